@@ -1,0 +1,114 @@
+import { EsalesConfigError } from '../errors/esales-config.error.js';
+import { ESALES_ENV_ORIGIN, envNameForOption, marketEnvKey } from './esales-env.js';
+import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
+import { checkEsalesOptions } from './resolve-esales-options.js';
+
+/** The environment shape `esalesOptionsFromEnv` reads: `process.env` or any plain record. */
+export type EsalesEnv = Readonly<Record<string, string | undefined>>;
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+const MARKET_STRINGS = ['clusterUrl', 'clusterId', 'privateKey'] as const;
+const PER_MARKET_VARIABLE = /^ESALES_MARKET_(.+)_(CLUSTER_URL|CLUSTER_ID|PRIVATE_KEY)$/;
+
+/**
+ * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
+ *
+ * Unset and blank variables are left out, so module defaults apply. Malformed values (a non-numeric
+ * timeout, `ESALES_ENABLED=maybe`, a per-market variable for a market not in `ESALES_MARKETS`) are
+ * errors, never silent defaults: they are thrown together, with every other problem the environment
+ * has, as one `EsalesConfigError`.
+ *
+ * @param env the environment to read.
+ * @default env `process.env`
+ * @throws EsalesConfigError naming every malformed variable.
+ */
+export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModuleOptions {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const options: Partial<EsalesModuleOptions> = {};
+
+  for (const option of MARKET_STRINGS) {
+    const value = read(envNameForOption(option));
+    if (value !== undefined) options[option] = value;
+  }
+  const defaultMarket = read(envNameForOption('defaultMarket'));
+  if (defaultMarket !== undefined) options.defaultMarket = defaultMarket;
+
+  const marketsVariable = envNameForOption('markets');
+  const marketList = read(marketsVariable);
+  const listedKeys = new Map<string, string>();
+  if (marketList !== undefined) {
+    const markets: Record<string, EsalesMarketOptions> = {};
+    for (const market of marketList
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)) {
+      const key = marketEnvKey(market);
+      const clash = listedKeys.get(key);
+      if (clash !== undefined) {
+        problems.push(
+          clash === market
+            ? `${marketsVariable}: "${market}" is listed twice`
+            : `${marketsVariable}: "${clash}" and "${market}" both map to ESALES_MARKET_${key}_*; rename one`,
+        );
+        continue;
+      }
+      listedKeys.set(key, market);
+      const marketOptions: EsalesMarketOptions = {};
+      for (const option of MARKET_STRINGS) {
+        const value = read(envNameForOption(option, market));
+        if (value !== undefined) marketOptions[option] = value;
+      }
+      markets[market] = marketOptions;
+    }
+    options.markets = markets;
+  }
+  for (const name of Object.keys(env).sort()) {
+    const match = PER_MARKET_VARIABLE.exec(name);
+    if (match && read(name) !== undefined && !listedKeys.has(match[1] ?? '')) {
+      problems.push(
+        `${name}: is set, but no market in ${marketsVariable} maps to ${match[1] ?? ''}` +
+          (marketList === undefined ? ` (${marketsVariable} is not set)` : ''),
+      );
+    }
+  }
+
+  const enabled = readBoolean(env, envNameForOption('enabled'), problems);
+  if (enabled !== undefined) options.enabled = enabled;
+  const insecure = readBoolean(env, envNameForOption('allowInsecureClusterUrl'), problems);
+  if (insecure !== undefined) options.allowInsecureClusterUrl = insecure;
+  const timeout = readInteger(env, envNameForOption('requestTimeoutMs'), problems);
+  if (timeout !== undefined) options.requestTimeoutMs = timeout;
+
+  Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
+  if (problems.length > 0) {
+    // Report what the rest of the environment gets wrong too, so one restart fixes everything.
+    const rest = checkEsalesOptions(options).problems;
+    throw new EsalesConfigError([...problems, ...rest.filter((p) => !problems.includes(p))]);
+  }
+  return options as EsalesModuleOptions;
+}
+
+function readBoolean(env: EsalesEnv, name: string, problems: string[]): boolean | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = raw.toLowerCase();
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  problems.push(`${name}: must be true or false (also 1/0, yes/no, on/off); got "${raw}"`);
+  return undefined;
+}
+
+function readInteger(env: EsalesEnv, name: string, problems: string[]): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    problems.push(`${name}: must be a whole number; got "${raw}"`);
+    return undefined;
+  }
+  return Number(raw);
+}

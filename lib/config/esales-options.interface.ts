@@ -1,0 +1,73 @@
+/** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
+export interface EsalesMarketOptions {
+  /**
+   * Base URL of the Elevate cluster for this market, e.g. `https://w1234ABCD.api.esales.apptus.cloud`.
+   * Give this or `clusterId`, not both.
+   * @default the top-level `clusterUrl` / `clusterId`
+   */
+  clusterUrl?: string;
+  /**
+   * Cluster id for this market (`[A-Za-z0-9-]+`, case sensitive); becomes
+   * `https://{clusterId}.api.esales.apptus.cloud`.
+   * @default the top-level `clusterUrl` / `clusterId`
+   */
+  clusterId?: string;
+  /**
+   * Private key of this market's cluster, used for signed-in customer-key tokens.
+   * @default the top-level `privateKey`
+   */
+  privateKey?: string;
+}
+
+/** Options of `EsalesModule.forRoot()` / `forRootAsync()`. */
+export interface EsalesModuleOptions extends EsalesMarketOptions {
+  /**
+   * Base URL of the Elevate cluster (Web API v1 enabled), e.g.
+   * `https://w1234ABCD.api.esales.apptus.cloud`. Give this or `clusterId`; one of them is required while
+   * `enabled` is true, unless every market sets its own.
+   * @default undefined
+   */
+  clusterUrl?: string;
+  /**
+   * Cluster id handed out by Voyado (`[A-Za-z0-9-]+`, case sensitive); becomes
+   * `https://{clusterId}.api.esales.apptus.cloud`. Alternative to `clusterUrl`.
+   * @default undefined
+   */
+  clusterId?: string;
+  /**
+   * Private key of the cluster, needed only to issue or verify signed-in customer keys. Never logged.
+   * @default undefined
+   */
+  privateKey?: string;
+  /** Market used when a notification names none, e.g. `UK` or `Sweden`. Required. */
+  defaultMarket: string;
+  /**
+   * Per-market overrides. When given, it is also the list of allowed markets: a notification for a
+   * market outside it is rejected. When absent, every market is allowed and uses the top-level values.
+   * @default undefined
+   */
+  markets?: Record<string, EsalesMarketOptions>;
+  /**
+   * How long one HTTP request to Elevate may take, in milliseconds, before it fails with
+   * `EsalesTimeoutError`.
+   * @default 2000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * When false, nothing is sent: notifications are still validated, then resolve without I/O, and one
+   * line is logged at boot. Useful for local development and tests.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Allow `http://` cluster URLs. Elevate itself is https only; set this for a local stand-in.
+   * @default false
+   */
+  allowInsecureClusterUrl?: boolean;
+}
+
+/** Implemented by a class passed to `forRootAsync({ useClass })` / `useExisting`. */
+export interface EsalesOptionsFactory {
+  /** Returns the module options, possibly asynchronously. */
+  createEsalesOptions(): EsalesModuleOptions | Promise<EsalesModuleOptions>;
+}

@@ -1,0 +1,64 @@
+import {
+  IsBoolean,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+
+/** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
+export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
+/** C0/C1 control characters: never valid in a market, key or header-like value. */
+export const CONTROL_CHARACTERS = /\p{Cc}/u;
+const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
+
+// Decorators run bottom-up; the type check sits lowest so `stopAtFirstError` reports it first.
+
+/** @internal class-validator schema of one market's overrides. Messages omit the name: callers prefix it. */
+export class EsalesMarketOptionsSchema {
+  @IsOptional()
+  @IsNotEmpty({ message: 'must not be empty' })
+  @IsString({ message: 'must be a string' })
+  clusterUrl?: unknown;
+
+  @IsOptional()
+  @Matches(CLUSTER_ID_PATTERN, { message: 'must contain only letters, digits and "-"' })
+  @IsString({ message: 'must be a string' })
+  clusterId?: unknown;
+
+  @IsOptional()
+  @IsNotEmpty({ message: 'must not be empty' })
+  @IsString({ message: 'must be a string' })
+  privateKey?: unknown;
+}
+
+/** @internal class-validator schema of `EsalesModuleOptions`. */
+export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'must not contain control characters' })
+  @IsNotEmpty({ message: 'must not be empty' })
+  @IsString({ message: 'is required (a market name such as "UK")' })
+  defaultMarket!: unknown;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an object keyed by market' })
+  markets?: unknown;
+
+  @IsOptional()
+  @Max(MAX_REQUEST_TIMEOUT_MS, { message: `must be at most ${MAX_REQUEST_TIMEOUT_MS}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of milliseconds' })
+  requestTimeoutMs?: unknown;
+
+  @IsOptional()
+  @IsBoolean({ message: 'must be true or false' })
+  enabled?: unknown;
+
+  @IsOptional()
+  @IsBoolean({ message: 'must be true or false' })
+  allowInsecureClusterUrl?: unknown;
+}

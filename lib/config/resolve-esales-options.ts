@@ -1,0 +1,257 @@
+import { validateSync, type ValidationError } from 'class-validator';
+import { EsalesConfigError } from '../errors/esales-config.error.js';
+import {
+  clusterUrlForId,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  NOTIFICATION_PATHS,
+} from '../esales.constants.js';
+import { envNameForOption, isFromEnv } from './esales-env.js';
+import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
+import {
+  CONTROL_CHARACTERS,
+  EsalesMarketOptionsSchema,
+  EsalesOptionsSchema,
+} from './esales-options.schema.js';
+
+/** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
+export interface EsalesMarketTarget {
+  /** Normalised cluster base URL, without a trailing slash. */
+  readonly clusterUrl: string;
+  /** Full URL of the non-eSales click endpoint. */
+  readonly nonEsalesClickUrl: string;
+}
+
+/**
+ * Options after validation and defaults, as the rest of the package uses them. Built once at boot by
+ * `resolveEsalesOptions`; nothing downstream re-checks them.
+ */
+export class ResolvedEsalesOptions {
+  /** Allowed markets in configuration order, or undefined when any market is allowed. */
+  readonly markets: readonly string[] | undefined;
+
+  constructor(
+    /** Whether notifications are sent at all. */
+    readonly enabled: boolean,
+    /** Market of notifications that name none. */
+    readonly defaultMarket: string,
+    /** Per-request timeout in milliseconds. */
+    readonly requestTimeoutMs: number,
+    private readonly fallbackTarget: EsalesMarketTarget | undefined,
+    private readonly fallbackPrivateKey: string | undefined,
+    private readonly perMarket:
+      ReadonlyMap<string, { target?: EsalesMarketTarget; privateKey?: string }> | undefined,
+  ) {
+    this.markets = perMarket ? Object.freeze([...perMarket.keys()]) : undefined;
+  }
+
+  /** Whether notifications for `market` may be sent. */
+  isAllowedMarket(market: string): boolean {
+    return this.perMarket === undefined || this.perMarket.has(market);
+  }
+
+  /** Where `market`'s notifications go; undefined for a market that is not allowed (or when disabled and unconfigured). */
+  target(market: string): EsalesMarketTarget | undefined {
+    return this.perMarket ? this.perMarket.get(market)?.target : this.fallbackTarget;
+  }
+
+  /** The private key for `market`'s customer-key tokens, if one is configured. */
+  privateKey(market: string): string | undefined {
+    return this.perMarket ? this.perMarket.get(market)?.privateKey : this.fallbackPrivateKey;
+  }
+
+  /** Keeps private keys out of `JSON.stringify` and loggers that serialise this object. */
+  toJSON(): Record<string, unknown> {
+    return {
+      enabled: this.enabled,
+      defaultMarket: this.defaultMarket,
+      requestTimeoutMs: this.requestTimeoutMs,
+      markets: this.markets,
+    };
+  }
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+type Label = (option: string, market?: string) => string;
+
+function labeller(fromEnv: boolean): Label {
+  return (option, market) => {
+    const name = market === undefined ? option : `markets[${JSON.stringify(market)}].${option}`;
+    return fromEnv ? `${name} (${envNameForOption(option, market)})` : name;
+  };
+}
+
+function schemaProblems(
+  errors: readonly ValidationError[],
+  label: Label,
+  market?: string,
+): string[] {
+  return errors.map((error) => {
+    const constraints = error.constraints ?? {};
+    const messages = constraints['whitelistValidation']
+      ? ['is not a known option']
+      : Object.values(constraints);
+    return `${label(error.property, market)}: ${messages.join(', ')}`;
+  });
+}
+
+function validateAgainst<T extends object>(
+  schema: new () => T,
+  value: Record<string, unknown>,
+): ValidationError[] {
+  const instance = Object.assign(new schema(), value);
+  return validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    stopAtFirstError: true,
+  });
+}
+
+/** Turns a configured cluster (URL or id) into a normalised base URL, or explains why it can't. */
+function clusterBaseUrl(
+  options: EsalesMarketOptions,
+  allowInsecure: boolean,
+  label: Label,
+  market: string | undefined,
+  problems: string[],
+): string | undefined {
+  const { clusterUrl, clusterId } = options;
+  if (typeof clusterUrl === 'string' && typeof clusterId === 'string') {
+    problems.push(
+      `${label('clusterUrl', market)} and ${label('clusterId', market)}: give one of them, not both`,
+    );
+    return undefined;
+  }
+  if (typeof clusterId === 'string') return clusterUrlForId(clusterId);
+  if (typeof clusterUrl !== 'string' || clusterUrl.length === 0) return undefined;
+
+  let url: URL;
+  try {
+    url = new URL(clusterUrl);
+  } catch {
+    problems.push(
+      `${label('clusterUrl', market)}: must be an absolute URL such as https://w1234ABCD.api.esales.apptus.cloud`,
+    );
+    return undefined;
+  }
+  const before = problems.length;
+  if (url.protocol !== 'https:' && !(allowInsecure && url.protocol === 'http:')) {
+    problems.push(
+      `${label('clusterUrl', market)}: must be an https:// URL` +
+        (url.protocol === 'http:'
+          ? ' (set allowInsecureClusterUrl to use http for a local stand-in)'
+          : ''),
+    );
+  }
+  if (url.username || url.password) {
+    problems.push(`${label('clusterUrl', market)}: must not contain credentials`);
+  }
+  if (url.search || url.hash) {
+    problems.push(`${label('clusterUrl', market)}: must not have a query string or fragment`);
+  }
+  if (problems.length > before) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+const targetFor = (clusterUrl: string): EsalesMarketTarget =>
+  Object.freeze({ clusterUrl, nonEsalesClickUrl: clusterUrl + NOTIFICATION_PATHS.nonEsalesClick });
+
+/**
+ * Every problem with `options`, each naming the option (and, for options read from the environment,
+ * the variable), plus the resolved options when there is none.
+ */
+export function checkEsalesOptions(options: unknown): {
+  problems: string[];
+  resolved?: ResolvedEsalesOptions;
+} {
+  if (!isPlainObject(options)) {
+    return { problems: ['options must be an object'] };
+  }
+  const label = labeller(isFromEnv(options as unknown as EsalesModuleOptions));
+  const problems = schemaProblems(validateAgainst(EsalesOptionsSchema, options), label);
+  const opts = options as unknown as EsalesModuleOptions;
+  const enabled = opts.enabled !== false;
+  const allowInsecure = opts.allowInsecureClusterUrl === true;
+
+  const topCluster = clusterBaseUrl(opts, allowInsecure, label, undefined, problems);
+  const topPrivateKey = typeof opts.privateKey === 'string' ? opts.privateKey : undefined;
+
+  let perMarket: Map<string, { target?: EsalesMarketTarget; privateKey?: string }> | undefined;
+  if (isPlainObject(opts.markets)) {
+    perMarket = new Map();
+    const entries = Object.entries(opts.markets);
+    if (entries.length === 0) problems.push(`${label('markets')}: must list at least one market`);
+    for (const [market, marketOptions] of entries) {
+      if (market.trim().length === 0 || CONTROL_CHARACTERS.test(market)) {
+        problems.push(`${label('markets')}: ${JSON.stringify(market)} is not a usable market name`);
+        continue;
+      }
+      if (!isPlainObject(marketOptions)) {
+        problems.push(
+          `markets[${JSON.stringify(market)}]: must be an object (use {} for no overrides)`,
+        );
+        continue;
+      }
+      problems.push(
+        ...schemaProblems(validateAgainst(EsalesMarketOptionsSchema, marketOptions), label, market),
+      );
+      const own = clusterBaseUrl(marketOptions, allowInsecure, label, market, problems);
+      const hasOwnCluster =
+        marketOptions['clusterUrl'] !== undefined || marketOptions['clusterId'] !== undefined;
+      const cluster = hasOwnCluster ? own : topCluster;
+      if (enabled && !hasOwnCluster && !topCluster && !hasClusterOption(opts)) {
+        problems.push(
+          `markets[${JSON.stringify(market)}]: no cluster: set ${label('clusterUrl', market)} or ` +
+            `${label('clusterId', market)}, or a top-level ${label('clusterUrl')} / ${label('clusterId')}`,
+        );
+      }
+      const privateKey =
+        typeof marketOptions['privateKey'] === 'string'
+          ? marketOptions['privateKey']
+          : topPrivateKey;
+      perMarket.set(market, {
+        ...(cluster ? { target: targetFor(cluster) } : {}),
+        ...(privateKey ? { privateKey } : {}),
+      });
+    }
+    if (
+      typeof opts.defaultMarket === 'string' &&
+      opts.defaultMarket &&
+      !perMarket.has(opts.defaultMarket)
+    ) {
+      problems.push(
+        `${label('defaultMarket')}: "${opts.defaultMarket}" is not one of ${label('markets')} ` +
+          `(${[...perMarket.keys()].map((m) => `"${m}"`).join(', ')})`,
+      );
+    }
+  } else if (enabled && !hasClusterOption(opts)) {
+    problems.push(`${label('clusterUrl')} or ${label('clusterId')}: one of them is required`);
+  }
+
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    resolved: new ResolvedEsalesOptions(
+      enabled,
+      opts.defaultMarket,
+      opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      topCluster ? targetFor(topCluster) : undefined,
+      topPrivateKey,
+      perMarket,
+    ),
+  };
+}
+
+const hasClusterOption = (options: EsalesMarketOptions): boolean =>
+  options.clusterUrl !== undefined || options.clusterId !== undefined;
+
+/**
+ * Validates `options` and applies defaults.
+ * @throws EsalesConfigError listing every problem.
+ */
+export function resolveEsalesOptions(options: EsalesModuleOptions): ResolvedEsalesOptions {
+  const { problems, resolved } = checkEsalesOptions(options);
+  if (!resolved) throw new EsalesConfigError(problems);
+  return resolved;
+}

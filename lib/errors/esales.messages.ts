@@ -1,0 +1,67 @@
+/** Human-readable messages for the error family, kept in one place so wording stays consistent. */
+
+const describe = (endpointName: string, notificationId: string, market: string): string =>
+  `${endpointName} notification ${notificationId} (market "${market}")`;
+
+export const configErrorMessage = (problems: readonly string[]): string =>
+  `Invalid nestjs-esales configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+  problems.map((problem) => `  - ${problem}`).join('\n');
+
+export const validationErrorMessage = (subject: string, problems: readonly string[]): string =>
+  `Invalid ${subject}: ${problems.join('; ')}`;
+
+export const unknownMarketMessage = (market: string, known: readonly string[]): string =>
+  `Market "${market}" is not one of the configured markets (${known.map((m) => `"${m}"`).join(', ')})`;
+
+export const badRequestMessage = (
+  name: string,
+  id: string,
+  market: string,
+  excerpt: string,
+): string =>
+  `Elevate rejected ${describe(name, id, market)} with 400 Bad Request` +
+  (excerpt ? `: ${excerpt}` : ' (product key missing)');
+
+export const customerKeyRejectedMessage = (name: string, id: string, market: string): string =>
+  `Elevate rejected ${describe(name, id, market)} with 403 Forbidden: the SHA-256 customer key ` +
+  "could not be validated (token missing or not made with this cluster's private key)";
+
+export const unexpectedStatusMessage = (
+  name: string,
+  id: string,
+  market: string,
+  status: number,
+  excerpt: string,
+): string =>
+  `Elevate answered ${status} to ${describe(name, id, market)}` + (excerpt ? `: ${excerpt}` : '');
+
+export const serverErrorMessage = (
+  name: string,
+  id: string,
+  market: string,
+  status: number,
+  excerpt: string,
+): string =>
+  `Elevate answered ${status} (server error) to ${describe(name, id, market)}` +
+  (excerpt ? `: ${excerpt}` : '');
+
+export const timeoutMessage = (
+  name: string,
+  id: string,
+  market: string,
+  timeoutMs: number,
+): string => `No answer from Elevate within ${timeoutMs} ms for ${describe(name, id, market)}`;
+
+export const networkErrorMessage = (
+  name: string,
+  id: string,
+  market: string,
+  code: string,
+): string => `Could not reach Elevate for ${describe(name, id, market)}: ${code}`;
+
+export const emptyArgumentMessage = (what: string, argument: string): string =>
+  `${what}: ${argument} must be a non-empty string`;
+
+export const missingPrivateKeyMessage = (market: string): string =>
+  `no private key is configured for market "${market}": set privateKey (ESALES_PRIVATE_KEY) or ` +
+  `markets["${market}"].privateKey (ESALES_MARKET_<M>_PRIVATE_KEY)`;

@@ -1,0 +1,50 @@
+export { EsalesModule } from './esales.module.js';
+export type { EsalesModuleExtras } from './esales.module-definition.js';
+export {
+  ESALES_MODULE_OPTIONS,
+  ESALES_OPTIONS_TYPE,
+  ESALES_ASYNC_OPTIONS_TYPE,
+} from './esales.module-definition.js';
+export {
+  ESALES_RESOLVED_OPTIONS,
+  NOTIFICATION_PATHS,
+  clusterUrlForId,
+} from './esales.constants.js';
+export { EsalesNotificationService } from './esales-notification.service.js';
+
+export type {
+  EsalesModuleOptions,
+  EsalesMarketOptions,
+  EsalesOptionsFactory,
+} from './config/esales-options.interface.js';
+export { esalesOptionsFromEnv } from './config/esales-options-from-env.js';
+export type { EsalesEnv } from './config/esales-options-from-env.js';
+export { marketEnvKey } from './config/esales-env.js';
+export { resolveEsalesOptions, ResolvedEsalesOptions } from './config/resolve-esales-options.js';
+export type { EsalesMarketTarget } from './config/resolve-esales-options.js';
+
+export { NonEsalesClickNotificationDto } from './dto/non-esales-click-notification.dto.js';
+export type { NonEsalesClickNotification } from './notifications/non-esales-click.notification.js';
+
+export { MessageAuthentication } from './auth/message-authentication.js';
+export { CustomerKeyAuthentication } from './auth/customer-key-authentication.js';
+export { CustomerKeyAuthenticationService } from './auth/customer-key-authentication.service.js';
+
+export { EsalesError, EsalesDeliveryError } from './errors/esales.error.js';
+export type { EsalesErrorContext, EsalesDeliveryErrorContext } from './errors/esales.error.js';
+export { EsalesArgumentError } from './errors/esales-argument.error.js';
+export { EsalesConfigError } from './errors/esales-config.error.js';
+export { EsalesValidationError } from './errors/esales-validation.error.js';
+export type { EsalesValidationProblem } from './errors/esales-validation.error.js';
+export { EsalesUnknownMarketError } from './errors/esales-unknown-market.error.js';
+export { EsalesBadRequestError } from './errors/esales-bad-request.error.js';
+export { EsalesCustomerKeyRejectedError } from './errors/esales-customer-key-rejected.error.js';
+export { EsalesServerError } from './errors/esales-server.error.js';
+export { EsalesTimeoutError } from './errors/esales-timeout.error.js';
+export { EsalesNetworkError } from './errors/esales-network.error.js';
+
+export type {
+  EsalesTransport,
+  EsalesTransportRequest,
+  EsalesTransportResponse,
+} from './transport/esales-transport.interface.js';

@@ -1,0 +1,75 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { HttpService } from '@nestjs/axios';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { isAxiosError } from 'axios';
+import {
+  EsalesTransportFailure,
+  type EsalesTransport,
+  type EsalesTransportRequest,
+  type EsalesTransportResponse,
+} from './esales-transport.interface.js';
+
+/** Error responses are only read for an excerpt; anything longer is a misbehaving server. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
+
+/**
+ * Sends notifications through `@nestjs/axios`'s `HttpService`, on keep-alive agents of its own so
+ * connections to the cluster are reused and closed with the app.
+ */
+@Injectable()
+export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutdown {
+  // Per instance, not module scope: each app gets its own pool and can tear it down on close.
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
+
+  constructor(private readonly http: HttpService) {}
+
+  async send({ url, body, timeoutMs }: EsalesTransportRequest): Promise<EsalesTransportResponse> {
+    // axios' `timeout` is an idle timeout on the socket; the signal bounds the whole exchange.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await this.http.axiosRef.request<string>({
+        method: 'POST',
+        url,
+        data: body,
+        headers: { 'Content-Type': 'application/json', Accept: '*/*' },
+        // Send the bytes as serialised: no re-encoding by axios or an app-wide default.
+        transformRequest: [(data: string) => data],
+        transformResponse: [(data: unknown) => data],
+        responseType: 'text',
+        validateStatus: () => true,
+        maxRedirects: 0,
+        maxContentLength: MAX_RESPONSE_BYTES,
+        timeout: timeoutMs,
+        signal: deadline,
+        transitional: { clarifyTimeoutError: true },
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+      });
+      const retryAfter: unknown = response.headers['retry-after'];
+      return {
+        status: response.status,
+        body: typeof response.data === 'string' ? response.data : '',
+        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+      };
+    } catch (error) {
+      throw toFailure(error, deadline.aborted);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+function toFailure(error: unknown, deadlinePassed: boolean): EsalesTransportFailure {
+  // Only the code is kept: axios errors carry the request config, body and token included.
+  const code = isAxiosError(error) ? (error.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
+  if (deadlinePassed || TIMEOUT_CODES.has(code)) return new EsalesTransportFailure('timeout', code);
+  const cause: unknown = isAxiosError(error) ? error.cause : undefined;
+  const systemCode = (cause as { code?: unknown } | undefined)?.code;
+  return new EsalesTransportFailure('network', typeof systemCode === 'string' ? systemCode : code);
+}

@@ -1,0 +1,39 @@
+/** One POST to Elevate, as the service hands it to a transport. */
+export interface EsalesTransportRequest {
+  /** Full endpoint URL. */
+  readonly url: string;
+  /** The JSON body, already serialised. */
+  readonly body: string;
+  /** The request must settle within this many milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/** Elevate's answer, whatever its status. */
+export interface EsalesTransportResponse {
+  readonly status: number;
+  /** The response body as text (possibly truncated by the transport). */
+  readonly body: string;
+  /** The `Retry-After` header, when present. */
+  readonly retryAfter?: string;
+}
+
+/**
+ * Carries notifications to Elevate. Resolves with any HTTP answer (status mapping is the service's
+ * job) and rejects only with `EsalesTransportFailure`, when no answer came.
+ */
+export interface EsalesTransport {
+  send(request: EsalesTransportRequest): Promise<EsalesTransportResponse>;
+}
+
+/** No HTTP answer: the request timed out, or the connection failed. Carries no request data. */
+export class EsalesTransportFailure extends Error {
+  constructor(
+    /** `timeout` when the deadline passed, `network` for everything else. */
+    readonly kind: 'timeout' | 'network',
+    /** The client or system error code (`ECONNREFUSED`, `ECONNRESET`, …). */
+    readonly code: string,
+  ) {
+    super(`${kind}: ${code}`);
+    this.name = 'EsalesTransportFailure';
+  }
+}
