@@ -1,0 +1,283 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplicationContext } from '@nestjs/common';
+import { CustomerKeyAuthenticationService } from '../../lib/auth/customer-key-authentication.service.js';
+import { EsalesModule } from '../../lib/esales.module.js';
+import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
+import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error.js';
+import { EsalesCustomerKeyRejectedError } from '../../lib/errors/esales-customer-key-rejected.error.js';
+import { EsalesError } from '../../lib/errors/esales.error.js';
+import { EsalesNetworkError } from '../../lib/errors/esales-network.error.js';
+import { EsalesServerError } from '../../lib/errors/esales-server.error.js';
+import { EsalesTimeoutError } from '../../lib/errors/esales-timeout.error.js';
+import { EsalesUnknownMarketError } from '../../lib/errors/esales-unknown-market.error.js';
+import { EsalesValidationError } from '../../lib/errors/esales-validation.error.js';
+import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
+import { boot } from '../support/boot.js';
+import type { CaptureLogger } from '../support/capture-logger.js';
+
+const PRIVATE_KEY = 'stand-in-private-key';
+const PATH = '/api/v1/notifications/non-esales-click';
+const SEED_BODY = readFileSync(
+  new URL('../fixtures/seed-request-body.json', import.meta.url),
+  'utf8',
+);
+const VISITOR = {
+  customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+  sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
+};
+
+const rejection = async (promise: Promise<unknown>): Promise<EsalesError> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof EsalesError) return error;
+    throw error;
+  }
+  throw new Error('expected the promise to reject');
+};
+
+describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate stand-in', () => {
+  let standIn: ElevateStandIn;
+  let app: INestApplicationContext;
+  let logs: CaptureLogger;
+  let service: EsalesNotificationService;
+
+  beforeAll(async () => {
+    standIn = await ElevateStandIn.start({ privateKey: PRIVATE_KEY });
+    ({ app, logs } = await boot([
+      EsalesModule.forRoot({
+        clusterUrl: standIn.url,
+        allowInsecureClusterUrl: true,
+        defaultMarket: 'UK',
+        privateKey: PRIVATE_KEY,
+        requestTimeoutMs: 500,
+        markets: { UK: {}, Sweden: {} },
+      }),
+    ]));
+    service = app.get(EsalesNotificationService);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await standIn.close();
+  });
+
+  beforeEach(() => standIn.clear());
+  afterEach(() => standIn.respondWith());
+
+  it("sends the seed page's example request byte for byte", async () => {
+    const seed = JSON.parse(SEED_BODY) as Record<string, string | null>;
+    await service.sendNonEsalesClick({
+      market: seed['market'] as string,
+      customerKey: seed['customerKey'] as string,
+      sessionKey: seed['sessionKey'] as string,
+      id: seed['id'] as string,
+      productKey: seed['productKey'],
+      variantKey: seed['variantKey'],
+    });
+    const [request] = standIn.requests;
+    expect(standIn.requests).toHaveLength(1);
+    expect(request?.method).toBe('POST');
+    expect(request?.path).toBe(PATH);
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.rawBody).toBe(JSON.stringify(JSON.parse(SEED_BODY)));
+    expect(request?.status).toBe(204);
+  });
+
+  it('sends a variant-only click with productKey null, which Elevate accepts', async () => {
+    await service.sendNonEsalesClick({ ...VISITOR, variantKey: '79709_grey_medium' });
+    expect(standIn.requests[0]?.body).toMatchObject({
+      productKey: null,
+      variantKey: '79709_grey_medium',
+    });
+    expect(standIn.requests[0]?.status).toBe(204);
+  });
+
+  it('sends a signed-in visitor with the token Elevate validates', async () => {
+    const auth = app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
+    await service.sendNonEsalesClick({
+      customerKey: auth.customerKey,
+      sessionKey: VISITOR.sessionKey,
+      token: auth.token,
+      productKey: 'shirt_79709',
+    });
+    expect(standIn.requests[0]?.body).toMatchObject({
+      customerKey: auth.customerKey,
+      token: auth.token,
+    });
+    expect(standIn.requests[0]?.status).toBe(204);
+  });
+
+  it('reuses one keep-alive connection', async () => {
+    await service.sendNonEsalesClick({ ...VISITOR, productKey: 'a' });
+    await service.sendNonEsalesClick({ ...VISITOR, productKey: 'b' });
+    const [first, second] = standIn.requests;
+    expect(first?.remotePort).toBeDefined();
+    expect(second?.remotePort).toBe(first?.remotePort);
+  });
+
+  it('resolves on any 2xx', async () => {
+    standIn.respondWith(() => ({ status: 200, body: 'ok' }));
+    await expect(
+      service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('maps 400 to EsalesBadRequestError with the context fields', async () => {
+    standIn.respondWith(() => ({ status: 400, body: 'Product key is missing.' }));
+    const error = await rejection(
+      service.sendNonEsalesClick({ ...VISITOR, id: 'n-400', market: 'Sweden', productKey: 'p' }),
+    );
+    expect(error).toBeInstanceOf(EsalesBadRequestError);
+    expect(error).toMatchObject({
+      name: 'EsalesBadRequestError',
+      status: 400,
+      market: 'Sweden',
+      endpoint: `${standIn.url}${PATH}`,
+      notificationId: 'n-400',
+      bodyExcerpt: 'Product key is missing.',
+    });
+  });
+
+  it("maps Elevate's 403 for a token that does not validate to EsalesCustomerKeyRejectedError", async () => {
+    const forged = 'f'.repeat(64);
+    const error = await rejection(
+      service.sendNonEsalesClick({
+        ...VISITOR,
+        customerKey: 'a'.repeat(64),
+        token: forged,
+        productKey: 'p',
+      }),
+    );
+    expect(standIn.requests[0]?.status).toBe(403);
+    expect(error).toBeInstanceOf(EsalesCustomerKeyRejectedError);
+    expect(error).toMatchObject({ status: 403, market: 'UK' });
+    expect(error.message).not.toContain(forged);
+  });
+
+  it('maps 5xx to EsalesServerError with the status and a bounded, token-free excerpt', async () => {
+    const token = 'e'.repeat(64);
+    standIn.respondWith(() => ({
+      status: 503,
+      body: `Cluster busy, echoing ${token} ${'x'.repeat(10_000)}`,
+      headers: { 'Retry-After': '3' },
+    }));
+    const error = await rejection(
+      service.sendNonEsalesClick({ ...VISITOR, token, productKey: 'p' }),
+    );
+    expect(error).toBeInstanceOf(EsalesServerError);
+    const serverError = error as EsalesServerError;
+    expect(serverError.status).toBe(503);
+    expect(serverError.retryAfter).toBe('3');
+    expect(serverError.bodyExcerpt.startsWith('Cluster busy, echoing [token]')).toBe(true);
+    expect(serverError.bodyExcerpt.length).toBeLessThanOrEqual(513);
+    expect(serverError.message).not.toContain(token);
+    expect(serverError.message).toContain('503');
+  });
+
+  it('maps an unexpected status to EsalesServerError too', async () => {
+    standIn.respondWith(() => ({ status: 404, body: 'Not Found' }));
+    const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+    expect(error).toBeInstanceOf(EsalesServerError);
+    expect(error.status).toBe(404);
+  });
+
+  it('gives up on a cluster that never answers with EsalesTimeoutError', async () => {
+    standIn.respondWith(() => 'hang');
+    const error = await rejection(
+      service.sendNonEsalesClick({ ...VISITOR, id: 'n-slow', productKey: 'p' }),
+    );
+    expect(error).toBeInstanceOf(EsalesTimeoutError);
+    expect(error).toMatchObject({ timeoutMs: 500, notificationId: 'n-slow', market: 'UK' });
+    expect(error.status).toBeUndefined();
+  });
+
+  it('gives up on a cluster that answers too slowly with EsalesTimeoutError', async () => {
+    standIn.respondWith(() => ({ status: 204, delayMs: 1_500 }));
+    await expect(
+      service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+    ).rejects.toBeInstanceOf(EsalesTimeoutError);
+  });
+
+  it('maps a reset connection to EsalesNetworkError', async () => {
+    standIn.respondWith(() => 'reset');
+    const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+    expect(error).toBeInstanceOf(EsalesNetworkError);
+    expect((error as EsalesNetworkError).code).toMatch(/ECONNRESET|socket hang up|ERR_NETWORK/);
+  });
+
+  it('rejects an invalid notification with EsalesValidationError before any I/O', async () => {
+    const error = await rejection(
+      service.sendNonEsalesClick({ ...VISITOR, sessionKey: '', token: 'not-hex' }),
+    );
+    expect(error).toBeInstanceOf(EsalesValidationError);
+    expect((error as EsalesValidationError).fields.sort()).toEqual([
+      'productKey',
+      'sessionKey',
+      'token',
+    ]);
+    expect(error.message).toContain('Product key is missing.');
+    expect(error.message).not.toContain('not-hex');
+    expect(standIn.requests).toHaveLength(0);
+  });
+
+  it('rejects a market outside `markets` before any I/O', async () => {
+    const error = await rejection(
+      service.sendNonEsalesClick({ ...VISITOR, market: 'Norway', productKey: 'p' }),
+    );
+    expect(error).toBeInstanceOf(EsalesUnknownMarketError);
+    expect(error).toBeInstanceOf(EsalesValidationError);
+    expect(error.market).toBe('Norway');
+    expect(standIn.requests).toHaveLength(0);
+  });
+
+  it('never logs or reports the private key or a token', () => {
+    expect(logs.text()).not.toContain(PRIVATE_KEY);
+  });
+});
+
+describe('EsalesModule shutdown', () => {
+  it('closes its keep-alive connections when the app closes', async () => {
+    const standIn = await ElevateStandIn.start();
+    try {
+      const { app } = await boot([
+        EsalesModule.forRoot({
+          clusterUrl: standIn.url,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+        }),
+      ]);
+      await app.get(EsalesNotificationService).sendNonEsalesClick({ ...VISITOR, productKey: 'p' });
+      expect(await standIn.openConnections()).toBe(1);
+      await app.close();
+      for (let polls = 0; (await standIn.openConnections()) > 0 && polls < 300; polls++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await standIn.openConnections()).toBe(0);
+    } finally {
+      await standIn.close();
+    }
+  });
+});
+
+describe('EsalesNotificationService when the cluster is down', () => {
+  it('rejects with EsalesNetworkError (ECONNREFUSED)', async () => {
+    const standIn = await ElevateStandIn.start();
+    const url = standIn.url;
+    await standIn.close();
+    const { app } = await boot([
+      EsalesModule.forRoot({ clusterUrl: url, allowInsecureClusterUrl: true, defaultMarket: 'UK' }),
+    ]);
+    try {
+      const error = await rejection(
+        app.get(EsalesNotificationService).sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+      );
+      expect(error).toBeInstanceOf(EsalesNetworkError);
+      expect((error as EsalesNetworkError).code).toBe('ECONNREFUSED');
+      expect(error.endpoint).toBe(`${url}${PATH}`);
+    } finally {
+      await app.close();
+    }
+  });
+});

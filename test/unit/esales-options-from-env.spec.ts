@@ -1,0 +1,163 @@
+import { describe, expect, it } from '@jest/globals';
+import { esalesOptionsFromEnv } from '../../lib/config/esales-options-from-env.js';
+import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
+import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+
+const configError = (fn: () => unknown): EsalesConfigError => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof EsalesConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected an EsalesConfigError');
+};
+
+describe('esalesOptionsFromEnv', () => {
+  it('maps every top-level variable', () => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_URL: 'https://w1234ABCD.api.esales.apptus.cloud',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_PRIVATE_KEY: 'secret',
+      ESALES_ENABLED: 'false',
+      ESALES_REQUEST_TIMEOUT_MS: '1500',
+      ESALES_ALLOW_INSECURE_CLUSTER_URL: 'yes',
+    });
+    expect(Object.fromEntries(Object.entries(options))).toEqual({
+      clusterUrl: 'https://w1234ABCD.api.esales.apptus.cloud',
+      defaultMarket: 'UK',
+      privateKey: 'secret',
+      enabled: false,
+      requestTimeoutMs: 1500,
+      allowInsecureClusterUrl: true,
+    });
+  });
+
+  it('reads ESALES_CLUSTER_ID', () => {
+    expect(esalesOptionsFromEnv({ ESALES_CLUSTER_ID: 'wBA03517B' }).clusterId).toBe('wBA03517B');
+  });
+
+  it('leaves unset and blank variables out, so module defaults apply', () => {
+    const options = esalesOptionsFromEnv({ ESALES_DEFAULT_MARKET: 'UK', ESALES_ENABLED: '  ' });
+    expect(Object.fromEntries(Object.entries(options))).toEqual({ defaultMarket: 'UK' });
+  });
+
+  it('builds per-market overrides, upper-casing the market and replacing non-alphanumerics', () => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_ID: 'wDEFAULT1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_MARKETS: 'UK, Sweden ,en-US',
+      ESALES_MARKET_SWEDEN_CLUSTER_URL: 'https://se.example.com',
+      ESALES_MARKET_SWEDEN_PRIVATE_KEY: 'se-key',
+      ESALES_MARKET_EN_US_CLUSTER_ID: 'wUS00001',
+    });
+    expect(options.markets).toEqual({
+      UK: {},
+      Sweden: { clusterUrl: 'https://se.example.com', privateKey: 'se-key' },
+      'en-US': { clusterId: 'wUS00001' },
+    });
+    const resolved = resolveEsalesOptions(options);
+    expect(resolved.target('UK')?.clusterUrl).toBe('https://wDEFAULT1.api.esales.apptus.cloud');
+    expect(resolved.target('Sweden')?.clusterUrl).toBe('https://se.example.com');
+    expect(resolved.target('en-US')?.nonEsalesClickUrl).toBe(
+      'https://wUS00001.api.esales.apptus.cloud/api/v1/notifications/non-esales-click',
+    );
+    expect(resolved.privateKey('Sweden')).toBe('se-key');
+    expect(resolved.privateKey('UK')).toBeUndefined();
+  });
+
+  it.each([
+    ['ESALES_ENABLED', 'maybe'],
+    ['ESALES_ALLOW_INSECURE_CLUSTER_URL', 'sure'],
+    ['ESALES_REQUEST_TIMEOUT_MS', 'abc'],
+    ['ESALES_REQUEST_TIMEOUT_MS', '1.5'],
+    ['ESALES_REQUEST_TIMEOUT_MS', '-5'],
+  ])('rejects %s=%s instead of defaulting', (name, value) => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({ ESALES_CLUSTER_ID: 'w1', ESALES_DEFAULT_MARKET: 'UK', [name]: value }),
+    );
+    expect(error.problems).toEqual([expect.stringContaining(name)]);
+    expect(error.problems[0]).toContain(value);
+  });
+
+  it('reports every malformed variable and every other problem of the environment at once', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({
+        ESALES_ENABLED: 'maybe',
+        ESALES_REQUEST_TIMEOUT_MS: 'soon',
+        ESALES_CLUSTER_URL: 'ftp://cluster',
+        ESALES_MARKET_DE_CLUSTER_ID: 'wDE',
+      }),
+    );
+    const text = error.problems.join('\n');
+    expect(text).toContain('ESALES_ENABLED');
+    expect(text).toContain('ESALES_REQUEST_TIMEOUT_MS');
+    expect(text).toContain('ESALES_MARKET_DE_CLUSTER_ID');
+    expect(text).toContain('clusterUrl (ESALES_CLUSTER_URL): must be an https:// URL');
+    expect(text).toContain('defaultMarket (ESALES_DEFAULT_MARKET)');
+    expect(error.problems).toHaveLength(5);
+  });
+
+  it('rejects a per-market variable for a market that is not listed', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({
+        ESALES_CLUSTER_ID: 'w1',
+        ESALES_DEFAULT_MARKET: 'UK',
+        ESALES_MARKETS: 'UK',
+        ESALES_MARKET_SE_CLUSTER_ID: 'w2',
+      }),
+    );
+    expect(error.problems).toEqual([
+      'ESALES_MARKET_SE_CLUSTER_ID: is set, but no market in ESALES_MARKETS maps to SE',
+    ]);
+  });
+
+  it('rejects two markets that share one variable name', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({
+        ESALES_CLUSTER_ID: 'w1',
+        ESALES_DEFAULT_MARKET: 'en-US',
+        ESALES_MARKETS: 'en-US,en_US,en-US',
+      }),
+    );
+    expect(error.problems).toEqual([
+      'ESALES_MARKETS: "en-US" and "en_US" both map to ESALES_MARKET_EN_US_*; rename one',
+      'ESALES_MARKETS: "en-US" is listed twice',
+    ]);
+  });
+
+  it('names env variables when boot validation rejects options read from the environment', () => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_URL: 'http://127.0.0.1:9',
+      ESALES_MARKETS: 'UK,SE',
+      ESALES_DEFAULT_MARKET: 'DE',
+      ESALES_MARKET_SE_CLUSTER_ID: 'w.bad',
+    });
+    const error = configError(() => resolveEsalesOptions(options));
+    expect(error.problems).toEqual([
+      'clusterUrl (ESALES_CLUSTER_URL): must be an https:// URL (set allowInsecureClusterUrl to use http for a local stand-in)',
+      'markets["SE"].clusterId (ESALES_MARKET_SE_CLUSTER_ID): must contain only letters, digits and "-"',
+      'defaultMarket (ESALES_DEFAULT_MARKET): "DE" is not one of markets (ESALES_MARKETS) ("UK", "SE")',
+    ]);
+    // The marker survives a spread, so apps can add to what the environment gives.
+    const spreadError = configError(() => resolveEsalesOptions({ ...options }));
+    expect(spreadError.problems).toEqual(error.problems);
+  });
+
+  it('never puts a private key into an error', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({ ESALES_PRIVATE_KEY: 'top-secret-key', ESALES_ENABLED: 'maybe' }),
+    );
+    expect(error.message).not.toContain('top-secret-key');
+  });
+
+  it('reads process.env by default', () => {
+    const saved = { ...process.env };
+    try {
+      process.env['ESALES_DEFAULT_MARKET'] = 'FromProcess';
+      expect(esalesOptionsFromEnv().defaultMarket).toBe('FromProcess');
+    } finally {
+      process.env = saved;
+    }
+  });
+});

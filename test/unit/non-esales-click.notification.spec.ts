@@ -1,0 +1,188 @@
+import { describe, expect, it } from '@jest/globals';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { NonEsalesClickNotificationDto } from '../../lib/dto/non-esales-click-notification.dto.js';
+import type { EsalesValidationProblem } from '../../lib/errors/esales-validation.error.js';
+import {
+  prepareNonEsalesClick,
+  type PreparedNotification,
+} from '../../lib/notifications/non-esales-click.notification.js';
+
+const VISITOR = {
+  market: 'UK',
+  customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+  sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
+};
+const TOKEN = 'df715a9e7c303900fc687d9d2fb6fdd8a2801df6cf66e43e1aa04f03c9d59200';
+
+const prepared = (input: unknown): PreparedNotification => {
+  const result = prepareNonEsalesClick(input, 'DefaultMarket');
+  if (Array.isArray(result)) throw new Error(`unexpected problems: ${JSON.stringify(result)}`);
+  return result;
+};
+const problems = (input: unknown): EsalesValidationProblem[] => {
+  const result = prepareNonEsalesClick(input, 'DefaultMarket');
+  if (!Array.isArray(result)) throw new Error('expected validation problems');
+  return result;
+};
+
+describe('prepareNonEsalesClick', () => {
+  it('serialises exactly the documented fields in the documented order', () => {
+    const { body } = prepared({
+      ...VISITOR,
+      id: 'n-1',
+      token: TOKEN,
+      productKey: 'p',
+      variantKey: 'v',
+    });
+    expect(body).toBe(
+      `{"market":"UK","customerKey":"${VISITOR.customerKey}","sessionKey":"${VISITOR.sessionKey}",` +
+        `"id":"n-1","token":"${TOKEN}","productKey":"p","variantKey":"v"}`,
+    );
+  });
+
+  it('omits the token when absent and sends variantKey as null', () => {
+    expect(
+      JSON.parse(prepared({ ...VISITOR, id: 'n-1', productKey: 'p', token: null }).body),
+    ).toEqual({
+      ...VISITOR,
+      id: 'n-1',
+      productKey: 'p',
+      variantKey: null,
+    });
+  });
+
+  it('sends productKey as null when only a variant key is given', () => {
+    const body = JSON.parse(
+      prepared({ ...VISITOR, variantKey: '79709_grey_medium' }).body,
+    ) as object;
+    expect(body).toMatchObject({ productKey: null, variantKey: '79709_grey_medium' });
+    expect(Object.keys(body)).toEqual([
+      'market',
+      'customerKey',
+      'sessionKey',
+      'id',
+      'productKey',
+      'variantKey',
+    ]);
+  });
+
+  it('generates a UUID id when none is given, and keeps a given one', () => {
+    const a = prepared({ ...VISITOR, productKey: 'p' });
+    const b = prepared({ ...VISITOR, productKey: 'p' });
+    expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.id).not.toBe(b.id);
+    expect(prepared({ ...VISITOR, productKey: 'p', id: '0.nd2bj6h4pi7' }).id).toBe('0.nd2bj6h4pi7');
+  });
+
+  it('uses the default market when none is given', () => {
+    const { customerKey, sessionKey } = VISITOR;
+    expect(prepared({ customerKey, sessionKey, productKey: 'p' }).market).toBe('DefaultMarket');
+  });
+
+  it('drops fields Elevate does not know, prototype tricks included', () => {
+    const input: unknown = JSON.parse(
+      `{"market":"UK","customerKey":"c","sessionKey":"s","productKey":"p","ticket":"t",` +
+        `"__proto__":{"token":"${TOKEN}"},"constructor":{"prototype":{"x":1}}}`,
+    );
+    const body = JSON.parse(prepared(input).body) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual([
+      'market',
+      'customerKey',
+      'sessionKey',
+      'id',
+      'productKey',
+      'variantKey',
+    ]);
+    expect(({} as Record<string, unknown>)['token']).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['both keys missing', {}, 'productKey', 'Product key is missing.'],
+    [
+      'both keys null',
+      { productKey: null, variantKey: null },
+      'productKey',
+      'Product key is missing.',
+    ],
+    ['an empty product key', { productKey: '' }, 'productKey', 'Product key is missing.'],
+    [
+      'an array (repeated query parameter)',
+      { productKey: ['a', 'b'] },
+      'productKey',
+      'productKey must be a string',
+    ],
+    ['a number', { productKey: 42 }, 'productKey', 'productKey must be a string'],
+    [
+      'an over-long product key',
+      { productKey: 'x'.repeat(513) },
+      'productKey',
+      'shorter than or equal to 512',
+    ],
+    [
+      'a control character',
+      { productKey: 'p\r\nX-Injected: 1' },
+      'productKey',
+      'must not contain control characters',
+    ],
+    [
+      'an empty variant key',
+      { productKey: 'p', variantKey: '' },
+      'variantKey',
+      'variantKey should not be empty',
+    ],
+    [
+      'a malformed token',
+      { productKey: 'p', token: 'abc' },
+      'token',
+      'token must be 64 hexadecimal characters',
+    ],
+    [
+      'an empty customer key',
+      { productKey: 'p', customerKey: '' },
+      'customerKey',
+      'customerKey should not be empty',
+    ],
+    [
+      'a missing session key',
+      { productKey: 'p', sessionKey: undefined },
+      'sessionKey',
+      'sessionKey must be a string',
+    ],
+    [
+      'an over-long market',
+      { productKey: 'p', market: 'M'.repeat(101) },
+      'market',
+      'shorter than or equal to 100',
+    ],
+    ['an empty id', { productKey: 'p', id: '' }, 'id', 'id should not be empty'],
+  ])('rejects %s', (_case, change, field, message) => {
+    const found = problems({ ...VISITOR, ...change });
+    expect(found).toEqual([{ field, messages: [expect.stringContaining(message)] }]);
+  });
+
+  it('never echoes the rejected value', () => {
+    const found = problems({ ...VISITOR, productKey: 'p', token: `${TOKEN.slice(1)}g` });
+    expect(JSON.stringify(found)).not.toContain(TOKEN.slice(1));
+  });
+
+  it.each([null, 'a string', 42, ['a']])('rejects %j as a notification', (input) => {
+    expect(problems(input)).toEqual([
+      { field: 'notification', messages: ['notification must be an object'] },
+    ]);
+  });
+});
+
+describe('NonEsalesClickNotificationDto with class-validator directly (as ValidationPipe uses it)', () => {
+  it('accepts a variant-only click', () => {
+    const dto = plainToInstance(NonEsalesClickNotificationDto, { ...VISITOR, variantKey: 'v' });
+    expect(validateSync(dto)).toEqual([]);
+  });
+
+  it('says "Product key is missing." like Elevate', () => {
+    const dto = plainToInstance(NonEsalesClickNotificationDto, { ...VISITOR });
+    const [error] = validateSync(dto);
+    expect(error?.property).toBe('productKey');
+    expect(Object.values(error?.constraints ?? {})).toContain('Product key is missing.');
+  });
+});

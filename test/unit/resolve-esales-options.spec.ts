@@ -1,0 +1,171 @@
+import { describe, expect, it } from '@jest/globals';
+import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
+import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
+import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+
+const problemsOf = (options: unknown): readonly string[] => {
+  try {
+    resolveEsalesOptions(options as EsalesModuleOptions);
+  } catch (error) {
+    if (error instanceof EsalesConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected an EsalesConfigError');
+};
+
+describe('resolveEsalesOptions', () => {
+  it('applies defaults', () => {
+    const resolved = resolveEsalesOptions({ clusterId: 'w1234ABCD', defaultMarket: 'UK' });
+    expect(resolved.enabled).toBe(true);
+    expect(resolved.requestTimeoutMs).toBe(2000);
+    expect(resolved.markets).toBeUndefined();
+    expect(resolved.isAllowedMarket('Anything')).toBe(true);
+    expect(resolved.target('Anything')).toEqual({
+      clusterUrl: 'https://w1234ABCD.api.esales.apptus.cloud',
+      nonEsalesClickUrl:
+        'https://w1234ABCD.api.esales.apptus.cloud/api/v1/notifications/non-esales-click',
+    });
+  });
+
+  it('normalises a cluster URL with a base path and trailing slash', () => {
+    const resolved = resolveEsalesOptions({
+      clusterUrl: 'https://elevate.example.com/eu/',
+      defaultMarket: 'UK',
+    });
+    expect(resolved.target('UK')?.nonEsalesClickUrl).toBe(
+      'https://elevate.example.com/eu/api/v1/notifications/non-esales-click',
+    );
+  });
+
+  it('lists every problem at once', () => {
+    expect(
+      problemsOf({
+        clusterUrl: 'http://cluster.example.com',
+        clusterId: 'w1',
+        requestTimeoutMs: 0,
+        enabled: 'yes',
+        markets: { UK: { clusterId: 'bad id!' }, SE: 'nope' },
+        privateKey: '',
+        clusterURL: 'typo',
+      }),
+    ).toEqual([
+      'clusterURL: is not a known option',
+      'defaultMarket: is required (a market name such as "UK")',
+      'requestTimeoutMs: must be at least 1',
+      'enabled: must be true or false',
+      'privateKey: must not be empty',
+      'clusterUrl and clusterId: give one of them, not both',
+      'markets["UK"].clusterId: must contain only letters, digits and "-"',
+      'markets["SE"]: must be an object (use {} for no overrides)',
+    ]);
+  });
+
+  it.each([
+    ['http without allowInsecureClusterUrl', 'http://127.0.0.1:8080', 'must be an https:// URL'],
+    ['no scheme', 'w1234ABCD.api.esales.apptus.cloud', 'must be an absolute URL'],
+    ['credentials', 'https://user:pw@cluster.example.com', 'must not contain credentials'],
+    ['a query string', 'https://cluster.example.com/?x=1', 'must not have a query string'],
+    ['another scheme', 'ftp://cluster.example.com', 'must be an https:// URL'],
+  ])('rejects a cluster URL with %s', (_case, clusterUrl, message) => {
+    expect(problemsOf({ clusterUrl, defaultMarket: 'UK' })).toEqual([
+      expect.stringContaining(`clusterUrl: ${message}`),
+    ]);
+  });
+
+  it('never echoes credentials or private keys', () => {
+    const problems = problemsOf({
+      clusterUrl: 'https://user:hunter2@cluster.example.com',
+      privateKey: 42,
+      defaultMarket: 'UK',
+    }).join('\n');
+    expect(problems).not.toContain('hunter2');
+    expect(problems).toContain('privateKey: must be a string');
+  });
+
+  it('permits http for a local stand-in when allowInsecureClusterUrl is set', () => {
+    const resolved = resolveEsalesOptions({
+      clusterUrl: 'http://127.0.0.1:8080',
+      allowInsecureClusterUrl: true,
+      defaultMarket: 'UK',
+    });
+    expect(resolved.target('UK')?.clusterUrl).toBe('http://127.0.0.1:8080');
+  });
+
+  it('requires a cluster while enabled, but not when disabled', () => {
+    expect(problemsOf({ defaultMarket: 'UK' })).toEqual([
+      'clusterUrl or clusterId: one of them is required',
+    ]);
+    expect(resolveEsalesOptions({ defaultMarket: 'UK', enabled: false }).enabled).toBe(false);
+  });
+
+  it('rejects a cluster id that is not a host name label', () => {
+    expect(problemsOf({ clusterId: 'w1.evil.com/x', defaultMarket: 'UK' })).toEqual([
+      'clusterId: must contain only letters, digits and "-"',
+    ]);
+  });
+
+  describe('markets', () => {
+    const markets = {
+      clusterId: 'wTOP00001',
+      privateKey: 'top-key',
+      defaultMarket: 'UK',
+      markets: {
+        UK: {},
+        Sweden: { clusterUrl: 'https://se.example.com', privateKey: 'se-key' },
+      },
+    } satisfies EsalesModuleOptions;
+
+    it('falls back to the top level for what a market leaves out', () => {
+      const resolved = resolveEsalesOptions(markets);
+      expect(resolved.markets).toEqual(['UK', 'Sweden']);
+      expect(resolved.target('UK')?.clusterUrl).toBe('https://wTOP00001.api.esales.apptus.cloud');
+      expect(resolved.target('Sweden')?.clusterUrl).toBe('https://se.example.com');
+      expect(resolved.privateKey('UK')).toBe('top-key');
+      expect(resolved.privateKey('Sweden')).toBe('se-key');
+    });
+
+    it('allows only the listed markets', () => {
+      const resolved = resolveEsalesOptions(markets);
+      expect(resolved.isAllowedMarket('Norway')).toBe(false);
+      expect(resolved.target('Norway')).toBeUndefined();
+      expect(resolved.privateKey('Norway')).toBeUndefined();
+    });
+
+    it('requires the default market to be listed', () => {
+      expect(problemsOf({ ...markets, defaultMarket: 'Norway' })).toEqual([
+        'defaultMarket: "Norway" is not one of markets ("UK", "Sweden")',
+      ]);
+    });
+
+    it('requires a cluster for each market when there is none at the top level', () => {
+      expect(
+        problemsOf({ defaultMarket: 'UK', markets: { UK: {}, SE: { clusterId: 'wSE00001' } } }),
+      ).toEqual([
+        'markets["UK"]: no cluster: set markets["UK"].clusterUrl or markets["UK"].clusterId, or a top-level clusterUrl / clusterId',
+      ]);
+    });
+
+    it('rejects an empty list and unusable market names', () => {
+      expect(problemsOf({ clusterId: 'w1', defaultMarket: 'UK', markets: {} })).toEqual([
+        'markets: must list at least one market',
+        'defaultMarket: "UK" is not one of markets ()',
+      ]);
+      expect(
+        problemsOf({ clusterId: 'w1', defaultMarket: 'UK', markets: { UK: {}, ' ': {} } }),
+      ).toEqual(['markets: " " is not a usable market name']);
+    });
+  });
+
+  it('keeps private keys out of JSON', () => {
+    const resolved = resolveEsalesOptions({
+      clusterId: 'w1',
+      defaultMarket: 'UK',
+      privateKey: 'pk-123',
+    });
+    expect(JSON.stringify(resolved)).not.toContain('pk-123');
+  });
+
+  it('rejects something that is not an object', () => {
+    expect(problemsOf(undefined)).toEqual(['options must be an object']);
+  });
+});
