@@ -1,5 +1,5 @@
 import { EsalesDeliveryError, type EsalesDeliveryErrorContext } from './esales.error.js';
-import { serverErrorMessage, unexpectedStatusMessage } from './esales.messages.js';
+import { statusErrorMessage } from './esales.messages.js';
 
 /**
  * Elevate answered with a status this package does not treat as success, 400 or 403: a 5xx (cluster
@@ -19,11 +19,8 @@ export class EsalesServerError extends EsalesDeliveryError {
     context: EsalesDeliveryErrorContext,
     retryAfter?: string,
   ) {
-    const { notificationId: id, market } = context;
     super(
-      status >= 500
-        ? serverErrorMessage(endpointName, id, market, status, bodyExcerpt)
-        : unexpectedStatusMessage(endpointName, id, market, status, bodyExcerpt),
+      statusErrorMessage(endpointName, context.notificationId, context.market, status, bodyExcerpt),
       { ...context, status },
     );
     this.bodyExcerpt = bodyExcerpt;

@@ -26,23 +26,16 @@ export const customerKeyRejectedMessage = (name: string, id: string, market: str
   `Elevate rejected ${describe(name, id, market)} with 403 Forbidden: the SHA-256 customer key ` +
   "could not be validated (token missing or not made with this cluster's private key)";
 
-export const unexpectedStatusMessage = (
+/** A non-2xx status other than 400 and 403; 5xx ones are called server errors. */
+export const statusErrorMessage = (
   name: string,
   id: string,
   market: string,
   status: number,
   excerpt: string,
 ): string =>
-  `Elevate answered ${status} to ${describe(name, id, market)}` + (excerpt ? `: ${excerpt}` : '');
-
-export const serverErrorMessage = (
-  name: string,
-  id: string,
-  market: string,
-  status: number,
-  excerpt: string,
-): string =>
-  `Elevate answered ${status} (server error) to ${describe(name, id, market)}` +
+  `Elevate answered ${status}${status >= 500 ? ' (server error)' : ''} to ` +
+  `${describe(name, id, market)}` +
   (excerpt ? `: ${excerpt}` : '');
 
 export const timeoutMessage = (

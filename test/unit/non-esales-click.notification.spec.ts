@@ -13,6 +13,8 @@ const VISITOR = {
   customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
   sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
 };
+/** The documented fields, in order, of a notification without a token. */
+const ANONYMOUS_FIELDS = ['market', 'customerKey', 'sessionKey', 'id', 'productKey', 'variantKey'];
 const TOKEN = 'df715a9e7c303900fc687d9d2fb6fdd8a2801df6cf66e43e1aa04f03c9d59200';
 
 const prepared = (input: unknown): PreparedNotification => {
@@ -57,14 +59,7 @@ describe('prepareNonEsalesClick', () => {
       prepared({ ...VISITOR, variantKey: '79709_grey_medium' }).body,
     ) as object;
     expect(body).toMatchObject({ productKey: null, variantKey: '79709_grey_medium' });
-    expect(Object.keys(body)).toEqual([
-      'market',
-      'customerKey',
-      'sessionKey',
-      'id',
-      'productKey',
-      'variantKey',
-    ]);
+    expect(Object.keys(body)).toEqual(ANONYMOUS_FIELDS);
   });
 
   it('generates a UUID id when none is given, and keeps a given one', () => {
@@ -86,14 +81,7 @@ describe('prepareNonEsalesClick', () => {
         `"__proto__":{"token":"${TOKEN}"},"constructor":{"prototype":{"x":1}}}`,
     );
     const body = JSON.parse(prepared(input).body) as Record<string, unknown>;
-    expect(Object.keys(body)).toEqual([
-      'market',
-      'customerKey',
-      'sessionKey',
-      'id',
-      'productKey',
-      'variantKey',
-    ]);
+    expect(Object.keys(body)).toEqual(ANONYMOUS_FIELDS);
     expect(({} as Record<string, unknown>)['token']).toBeUndefined();
   });
 
