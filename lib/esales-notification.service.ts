@@ -6,6 +6,7 @@ import {
   ESALES_RESOLVED_OPTIONS,
   ESALES_TRANSPORT,
 } from './esales.constants.js';
+import { EsalesConfigError } from './errors/esales-config.error.js';
 import { EsalesBadRequestError } from './errors/esales-bad-request.error.js';
 import { EsalesCustomerKeyRejectedError } from './errors/esales-customer-key-rejected.error.js';
 import type { EsalesDeliveryErrorContext } from './errors/esales.error.js';
@@ -56,8 +57,9 @@ export class EsalesNotificationService implements OnModuleInit {
     const prepared = this.prepare(notification);
     if (!this.options.enabled) return;
     const target = this.options.target(prepared.market);
-    // Resolution at boot guarantees a target for every allowed market while enabled.
-    if (!target) throw new EsalesUnknownMarketError(prepared.market, this.options.markets ?? []);
+    // Unreachable: resolution at boot guarantees a target for every allowed market while enabled.
+    if (!target)
+      throw new EsalesConfigError([`no cluster is configured for market "${prepared.market}"`]);
     const context: EsalesDeliveryErrorContext = {
       market: prepared.market,
       endpoint: target.nonEsalesClickUrl,

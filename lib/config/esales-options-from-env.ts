@@ -1,5 +1,10 @@
 import { EsalesConfigError } from '../errors/esales-config.error.js';
-import { ESALES_ENV_ORIGIN, envNameForOption, marketEnvKey } from './esales-env.js';
+import {
+  ESALES_ENV_ORIGIN,
+  ESALES_ENV_PREFIX,
+  envNameForOption,
+  marketEnvKey,
+} from './esales-env.js';
 import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
 import { checkEsalesOptions } from './resolve-esales-options.js';
 
@@ -10,17 +15,29 @@ const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 const MARKET_STRINGS = ['clusterUrl', 'clusterId', 'privateKey'] as const;
 const PER_MARKET_VARIABLE = /^ESALES_MARKET_(.+)_(CLUSTER_URL|CLUSTER_ID|PRIVATE_KEY)$/;
+/** Every top-level option that has a variable; `ESALES_*` names outside these are typos. */
+const ENV_OPTIONS = [
+  'clusterUrl',
+  'clusterId',
+  'privateKey',
+  'defaultMarket',
+  'markets',
+  'enabled',
+  'requestTimeoutMs',
+  'allowInsecureClusterUrl',
+] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ENV_OPTIONS.map((o) => envNameForOption(o)));
 
 /**
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
  *
  * Unset and blank variables are left out, so module defaults apply. Malformed values (a non-numeric
- * timeout, `ESALES_ENABLED=maybe`, a per-market variable for a market not in `ESALES_MARKETS`) are
+ * timeout, `ESALES_ENABLED=maybe`, a per-market variable for a market not in `ESALES_MARKETS`, an
+ * `ESALES_*` name this package does not read) are
  * errors, never silent defaults: they are thrown together, with every other problem the environment
  * has, as one `EsalesConfigError`.
  *
- * @param env the environment to read.
- * @default env `process.env`
+ * @param env the environment to read; defaults to `process.env`.
  * @throws EsalesConfigError naming every malformed variable.
  */
 export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModuleOptions {
@@ -68,8 +85,17 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
     options.markets = markets;
   }
   for (const name of Object.keys(env).sort()) {
+    if (
+      !name.startsWith(ESALES_ENV_PREFIX) ||
+      KNOWN_VARIABLES.has(name) ||
+      read(name) === undefined
+    ) {
+      continue;
+    }
     const match = PER_MARKET_VARIABLE.exec(name);
-    if (match && read(name) !== undefined && !listedKeys.has(match[1] ?? '')) {
+    if (!match) {
+      problems.push(`${name}: is not a variable nestjs-esales reads (a typo?)`);
+    } else if (!listedKeys.has(match[1] ?? '')) {
       problems.push(
         `${name}: is set, but no market in ${marketsVariable} maps to ${match[1] ?? ''}` +
           (marketList === undefined ? ` (${marketsVariable} is not set)` : ''),

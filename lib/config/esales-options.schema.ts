@@ -7,8 +7,10 @@ import {
   IsString,
   Matches,
   Max,
+  MaxLength,
   Min,
 } from 'class-validator';
+import { MAX_MARKET_LENGTH } from '../dto/non-esales-click-notification.dto.js';
 import { MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
@@ -40,7 +42,8 @@ export class EsalesMarketOptionsSchema {
 /** @internal class-validator schema of `EsalesModuleOptions`. */
 export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
   @Matches(NO_CONTROL_CHARACTERS, { message: 'must not contain control characters' })
-  @IsNotEmpty({ message: 'must not be empty' })
+  @MaxLength(MAX_MARKET_LENGTH, { message: `must be at most ${MAX_MARKET_LENGTH} characters` })
+  @Matches(/\S/, { message: 'must not be empty' })
   @IsString({ message: 'is required (a market name such as "UK")' })
   defaultMarket!: unknown;
 

@@ -1,4 +1,5 @@
 import { validateSync, type ValidationError } from 'class-validator';
+import { MAX_MARKET_LENGTH } from '../dto/non-esales-click-notification.dto.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
   clusterUrlForId,
@@ -28,6 +29,10 @@ export interface EsalesMarketTarget {
 export class ResolvedEsalesOptions {
   /** Allowed markets in configuration order, or undefined when any market is allowed. */
   readonly markets: readonly string[] | undefined;
+  // `#` fields, not TypeScript `private`: util.inspect and console.log must not show private keys.
+  readonly #fallbackTarget: EsalesMarketTarget | undefined;
+  readonly #fallbackPrivateKey: string | undefined;
+  readonly #perMarket: ReadonlyMap<string, ResolvedMarket> | undefined;
 
   constructor(
     /** Whether notifications are sent at all. */
@@ -36,38 +41,39 @@ export class ResolvedEsalesOptions {
     readonly defaultMarket: string,
     /** Per-request timeout in milliseconds. */
     readonly requestTimeoutMs: number,
-    private readonly fallbackTarget: EsalesMarketTarget | undefined,
-    private readonly fallbackPrivateKey: string | undefined,
-    private readonly perMarket:
-      ReadonlyMap<string, { target?: EsalesMarketTarget; privateKey?: string }> | undefined,
+    fallbackTarget: EsalesMarketTarget | undefined,
+    fallbackPrivateKey: string | undefined,
+    perMarket: ReadonlyMap<string, ResolvedMarket> | undefined,
   ) {
+    this.#fallbackTarget = fallbackTarget;
+    this.#fallbackPrivateKey = fallbackPrivateKey;
+    this.#perMarket = perMarket;
     this.markets = perMarket ? Object.freeze([...perMarket.keys()]) : undefined;
   }
 
   /** Whether notifications for `market` may be sent. */
   isAllowedMarket(market: string): boolean {
-    return this.perMarket === undefined || this.perMarket.has(market);
+    return this.#perMarket === undefined || this.#perMarket.has(market);
   }
 
-  /** Where `market`'s notifications go; undefined for a market that is not allowed (or when disabled and unconfigured). */
+  /**
+   * Where `market`'s notifications go; undefined for a market that is not allowed, or for any market
+   * while disabled without a configured cluster.
+   */
   target(market: string): EsalesMarketTarget | undefined {
-    return this.perMarket ? this.perMarket.get(market)?.target : this.fallbackTarget;
+    return this.#perMarket ? this.#perMarket.get(market)?.target : this.#fallbackTarget;
   }
 
   /** The private key for `market`'s customer-key tokens, if one is configured. */
   privateKey(market: string): string | undefined {
-    return this.perMarket ? this.perMarket.get(market)?.privateKey : this.fallbackPrivateKey;
+    return this.#perMarket ? this.#perMarket.get(market)?.privateKey : this.#fallbackPrivateKey;
   }
+}
 
-  /** Keeps private keys out of `JSON.stringify` and loggers that serialise this object. */
-  toJSON(): Record<string, unknown> {
-    return {
-      enabled: this.enabled,
-      defaultMarket: this.defaultMarket,
-      requestTimeoutMs: this.requestTimeoutMs,
-      markets: this.markets,
-    };
-  }
+/** @internal One market's resolved cluster and private key. */
+interface ResolvedMarket {
+  readonly target?: EsalesMarketTarget;
+  readonly privateKey?: string;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -177,13 +183,17 @@ export function checkEsalesOptions(options: unknown): {
   const topCluster = clusterBaseUrl(opts, allowInsecure, label, undefined, problems);
   const topPrivateKey = typeof opts.privateKey === 'string' ? opts.privateKey : undefined;
 
-  let perMarket: Map<string, { target?: EsalesMarketTarget; privateKey?: string }> | undefined;
+  let perMarket: Map<string, ResolvedMarket> | undefined;
   if (isPlainObject(opts.markets)) {
     perMarket = new Map();
     const entries = Object.entries(opts.markets);
     if (entries.length === 0) problems.push(`${label('markets')}: must list at least one market`);
     for (const [market, marketOptions] of entries) {
-      if (market.trim().length === 0 || CONTROL_CHARACTERS.test(market)) {
+      if (
+        market.trim().length === 0 ||
+        market.length > MAX_MARKET_LENGTH ||
+        CONTROL_CHARACTERS.test(market)
+      ) {
         problems.push(`${label('markets')}: ${JSON.stringify(market)} is not a usable market name`);
         continue;
       }
@@ -197,8 +207,7 @@ export function checkEsalesOptions(options: unknown): {
         ...schemaProblems(validateAgainst(EsalesMarketOptionsSchema, marketOptions), label, market),
       );
       const own = clusterBaseUrl(marketOptions, allowInsecure, label, market, problems);
-      const hasOwnCluster =
-        marketOptions['clusterUrl'] !== undefined || marketOptions['clusterId'] !== undefined;
+      const hasOwnCluster = hasClusterOption(marketOptions);
       const cluster = hasOwnCluster ? own : topCluster;
       if (enabled && !hasOwnCluster && !topCluster && !hasClusterOption(opts)) {
         problems.push(
@@ -243,8 +252,9 @@ export function checkEsalesOptions(options: unknown): {
   };
 }
 
+// null counts as absent, as it does for every other optional option.
 const hasClusterOption = (options: EsalesMarketOptions): boolean =>
-  options.clusterUrl !== undefined || options.clusterId !== undefined;
+  options.clusterUrl != null || options.clusterId != null;
 
 /**
  * Validates `options` and applies defaults.

@@ -63,7 +63,8 @@ export function prepareNonEsalesClick(
   if (errors.length > 0) return problemsOf(errors);
 
   const id = dto.id ?? randomUUID();
-  const token = isAbsent(dto.token) ? undefined : dto.token;
+  // Elevate's tokens are lowercase hex; the DTO accepts either case, the wire gets the canonical one.
+  const token = isAbsent(dto.token) ? undefined : dto.token.toLowerCase();
   const body = JSON.stringify({
     market: dto.market,
     customerKey: dto.customerKey,

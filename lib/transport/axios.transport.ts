@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { isAxiosError } from 'axios';
@@ -10,8 +11,11 @@ import {
   type EsalesTransportResponse,
 } from './esales-transport.interface.js';
 
-/** Error responses are only read for an excerpt; anything longer is a misbehaving server. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
+/**
+ * Bodies are only read for an error excerpt: past this many bytes the rest is discarded (and the
+ * connection with it), so a large error page still yields its status.
+ */
+const MAX_BODY_BYTES = 4 * 1024;
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 
 /**
@@ -30,18 +34,16 @@ export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutd
     // axios' `timeout` is an idle timeout on the socket; the signal bounds the whole exchange.
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await this.http.axiosRef.request<string>({
+      const response = await this.http.axiosRef.request<Readable>({
         method: 'POST',
         url,
         data: body,
         headers: { 'Content-Type': 'application/json', Accept: '*/*' },
         // Send the bytes as serialised: no re-encoding by axios or an app-wide default.
         transformRequest: [(data: string) => data],
-        transformResponse: [(data: unknown) => data],
-        responseType: 'text',
+        responseType: 'stream',
         validateStatus: () => true,
         maxRedirects: 0,
-        maxContentLength: MAX_RESPONSE_BYTES,
         timeout: timeoutMs,
         signal: deadline,
         transitional: { clarifyTimeoutError: true },
@@ -51,7 +53,7 @@ export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutd
       const retryAfter: unknown = response.headers['retry-after'];
       return {
         status: response.status,
-        body: typeof response.data === 'string' ? response.data : '',
+        body: await readBounded(response.data, MAX_BODY_BYTES),
         ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
       };
     } catch (error) {
@@ -63,6 +65,21 @@ export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutd
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/** Reads at most `maxBytes` of a body as UTF-8; destroys the stream when there is more. */
+async function readBounded(body: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= maxBytes) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }
 
 function toFailure(error: unknown, deadlinePassed: boolean): EsalesTransportFailure {

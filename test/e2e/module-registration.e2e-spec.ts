@@ -12,6 +12,7 @@ import { esalesOptionsFromEnv } from '../../lib/config/esales-options-from-env.j
 import { EsalesModule } from '../../lib/esales.module.js';
 import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+import { EsalesUnknownMarketError } from '../../lib/errors/esales-unknown-market.error.js';
 import { EsalesValidationError } from '../../lib/errors/esales-validation.error.js';
 import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
 import { boot, bootError } from '../support/boot.js';
@@ -228,10 +229,15 @@ describe('EsalesModule registration', () => {
   });
 
   describe('enabled: false', () => {
+    it('does not need a cluster', async () => {
+      const app = await start(EsalesModule.forRoot({ defaultMarket: 'UK', enabled: false }));
+      await expect(
+        app.get(EsalesNotificationService).sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+      ).resolves.toBeUndefined();
+    });
+
     it('sends nothing, resolves, still validates, and says so once at boot', async () => {
-      const { app, logs } = await boot([
-        EsalesModule.forRoot({ defaultMarket: 'UK', enabled: false }),
-      ]);
+      const { app, logs } = await boot([EsalesModule.forRoot({ ...options, enabled: false })]);
       apps.push(app);
       standIn.clear();
       const service = app.get(EsalesNotificationService);
@@ -266,6 +272,8 @@ describe('EsalesModule registration', () => {
       expect(auth.verify(customerKey, token, 'Sweden')).toBe(true);
       expect(auth.verify(customerKey, token, 'UK')).toBe(false);
       expect(auth.hasPrivateKey('Norway')).toBe(true);
+      expect(auth.hasPrivateKey('Finland')).toBe(false);
+      expect(() => auth.forVisitor('user-1', 'Finland')).toThrow(EsalesUnknownMarketError);
     });
 
     it('throws a clear error when the market has no private key', async () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { CustomerKeyAuthenticationService } from '../../lib/auth/customer-key-authentication.service.js';
+import { ESALES_RESOLVED_OPTIONS } from '../../lib/esales.constants.js';
 import { EsalesModule } from '../../lib/esales.module.js';
 import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error.js';
@@ -27,11 +29,17 @@ const VISITOR = {
   sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
 };
 
+/** Every error the suite saw, checked for secrets at the end. */
+const seen: EsalesError[] = [];
+
 const rejection = async (promise: Promise<unknown>): Promise<EsalesError> => {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof EsalesError) return error;
+    if (error instanceof EsalesError) {
+      seen.push(error);
+      return error;
+    }
     throw error;
   }
   throw new Error('expected the promise to reject');
@@ -51,7 +59,6 @@ describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate s
         allowInsecureClusterUrl: true,
         defaultMarket: 'UK',
         privateKey: PRIVATE_KEY,
-        requestTimeoutMs: 500,
         markets: { UK: {}, Sweden: {} },
       }),
     ]));
@@ -183,23 +190,6 @@ describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate s
     expect(error.status).toBe(404);
   });
 
-  it('gives up on a cluster that never answers with EsalesTimeoutError', async () => {
-    standIn.respondWith(() => 'hang');
-    const error = await rejection(
-      service.sendNonEsalesClick({ ...VISITOR, id: 'n-slow', productKey: 'p' }),
-    );
-    expect(error).toBeInstanceOf(EsalesTimeoutError);
-    expect(error).toMatchObject({ timeoutMs: 500, notificationId: 'n-slow', market: 'UK' });
-    expect(error.status).toBeUndefined();
-  });
-
-  it('gives up on a cluster that answers too slowly with EsalesTimeoutError', async () => {
-    standIn.respondWith(() => ({ status: 204, delayMs: 1_500 }));
-    await expect(
-      service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
-    ).rejects.toBeInstanceOf(EsalesTimeoutError);
-  });
-
   it('maps a reset connection to EsalesNetworkError', async () => {
     standIn.respondWith(() => 'reset');
     const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
@@ -232,8 +222,63 @@ describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate s
     expect(standIn.requests).toHaveLength(0);
   });
 
-  it('never logs or reports the private key or a token', () => {
-    expect(logs.text()).not.toContain(PRIVATE_KEY);
+  it('answers a large error page with its status, reading only the start of it', async () => {
+    standIn.respondWith(() => ({ status: 503, body: `<html>${'busy '.repeat(14_000)}</html>` }));
+    const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+    expect(error).toBeInstanceOf(EsalesServerError);
+    expect(error.status).toBe(503);
+    expect((error as EsalesServerError).bodyExcerpt.startsWith('<html>busy busy')).toBe(true);
+  });
+
+  describe('with a short requestTimeoutMs', () => {
+    let shortApp: INestApplicationContext;
+    beforeAll(async () => {
+      ({ app: shortApp } = await boot([
+        EsalesModule.forRoot({
+          clusterUrl: standIn.url,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+          requestTimeoutMs: 300,
+        }),
+      ]));
+    });
+    afterAll(() => shortApp.close());
+
+    it('gives up on a cluster that never answers with EsalesTimeoutError', async () => {
+      standIn.respondWith(() => 'hang');
+      const error = await rejection(
+        shortApp
+          .get(EsalesNotificationService)
+          .sendNonEsalesClick({ ...VISITOR, id: 'n-slow', productKey: 'p' }),
+      );
+      expect(error).toBeInstanceOf(EsalesTimeoutError);
+      expect(error).toMatchObject({ timeoutMs: 300, notificationId: 'n-slow', market: 'UK' });
+      expect(error.status).toBeUndefined();
+    });
+
+    it('gives up on a cluster that answers too slowly with EsalesTimeoutError', async () => {
+      standIn.respondWith(() => ({ status: 204, delayMs: 1_500 }));
+      await expect(
+        shortApp.get(EsalesNotificationService).sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+      ).rejects.toBeInstanceOf(EsalesTimeoutError);
+    });
+  });
+
+  // Runs last: every error the suite provoked, and every log line, checked for secrets.
+  it('never puts the private key or a token into a log line, error message or inspected error', () => {
+    const auth = app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
+    const secrets = [PRIVATE_KEY, auth.token, 'f'.repeat(64), 'e'.repeat(64)];
+    expect(seen.length).toBeGreaterThanOrEqual(8);
+    const shown = [
+      logs.text(),
+      ...seen.flatMap((error) => [
+        error.message,
+        JSON.stringify(error),
+        inspect(error, { depth: 5 }),
+      ]),
+      inspect(app.get(ESALES_RESOLVED_OPTIONS), { depth: 5, showHidden: true }),
+    ].join('\n');
+    for (const secret of secrets) expect(shown).not.toContain(secret);
   });
 });
 

@@ -112,6 +112,22 @@ describe('esalesOptionsFromEnv', () => {
     ]);
   });
 
+  it('rejects an ESALES_* variable it does not read, so a typo cannot fall back to a default', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({
+        ESALES_CLUSTER_ID: 'w1',
+        ESALES_DEFAULT_MARKET: 'UK',
+        ESALES_REQUEST_TIMEOUT: '5000',
+        ESALES_CLUSTERID: 'w2',
+        NOT_ESALES_VARIABLE: 'ignored',
+      }),
+    );
+    expect(error.problems).toEqual([
+      'ESALES_CLUSTERID: is not a variable nestjs-esales reads (a typo?)',
+      'ESALES_REQUEST_TIMEOUT: is not a variable nestjs-esales reads (a typo?)',
+    ]);
+  });
+
   it('rejects two markets that share one variable name', () => {
     const error = configError(() =>
       esalesOptionsFromEnv({

@@ -43,6 +43,11 @@ describe('prepareNonEsalesClick', () => {
     );
   });
 
+  it('sends the token as lowercase hex, the form Elevate issues', () => {
+    const { body } = prepared({ ...VISITOR, token: TOKEN.toUpperCase(), productKey: 'p' });
+    expect(JSON.parse(body)).toMatchObject({ token: TOKEN });
+  });
+
   it('omits the token when absent and sends variantKey as null', () => {
     expect(
       JSON.parse(prepared({ ...VISITOR, id: 'n-1', productKey: 'p', token: null }).body),

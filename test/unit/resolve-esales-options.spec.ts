@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
 import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
@@ -156,13 +157,52 @@ describe('resolveEsalesOptions', () => {
     });
   });
 
-  it('keeps private keys out of JSON', () => {
+  it('keeps private keys out of JSON and util.inspect', () => {
     const resolved = resolveEsalesOptions({
       clusterId: 'w1',
       defaultMarket: 'UK',
       privateKey: 'pk-123',
+      markets: { UK: {}, SE: { privateKey: 'pk-se' } },
     });
-    expect(JSON.stringify(resolved)).not.toContain('pk-123');
+    for (const shown of [
+      JSON.stringify(resolved),
+      inspect(resolved, { depth: 10, showHidden: true }),
+    ]) {
+      expect(shown).not.toContain('pk-123');
+      expect(shown).not.toContain('pk-se');
+    }
+    expect(resolved.privateKey('SE')).toBe('pk-se');
+  });
+
+  it('treats null like an absent cluster', () => {
+    expect(problemsOf({ clusterUrl: null, defaultMarket: 'UK' })).toEqual([
+      'clusterUrl or clusterId: one of them is required',
+    ]);
+    const resolved = resolveEsalesOptions({
+      clusterId: 'wTOP00001',
+      defaultMarket: 'UK',
+      markets: { UK: { clusterUrl: null, clusterId: null } as never },
+    });
+    expect(resolved.target('UK')?.clusterUrl).toBe('https://wTOP00001.api.esales.apptus.cloud');
+  });
+
+  it('holds market names to the rules notifications are held to', () => {
+    expect(problemsOf({ clusterId: 'w1', defaultMarket: 'M'.repeat(101) })).toEqual([
+      'defaultMarket: must be at most 100 characters',
+    ]);
+    expect(problemsOf({ clusterId: 'w1', defaultMarket: '   ' })).toEqual([
+      'defaultMarket: must not be empty',
+    ]);
+    expect(problemsOf({ clusterId: 'w1', defaultMarket: 'UK\n' })).toEqual([
+      'defaultMarket: must not contain control characters',
+    ]);
+    expect(
+      problemsOf({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        markets: { UK: {}, ['M'.repeat(101)]: {} },
+      }),
+    ).toEqual([`markets: "${'M'.repeat(101)}" is not a usable market name`]);
   });
 
   it('rejects something that is not an object', () => {
