@@ -27,7 +27,8 @@ const apps = [
   },
   {
     name: 'nest11-cjs',
-    build: undefined,
+    // Type-check only: typecheck.ts is a CommonJS TypeScript consumer of the package's types; main.js runs.
+    build: ['node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
     run: ['node', ['main.js']],
   },
 ];

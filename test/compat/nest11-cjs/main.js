@@ -1,5 +1,6 @@
 // Compatibility check: the packed nestjs-esales tarball loaded with require() (Node >= 20.19 loads
-// ES modules synchronously) in a Nest 11 CommonJS app, plain JavaScript with decorators as calls.
+// ES modules synchronously) in a Nest 11 CommonJS app, plain JavaScript with decorators as calls; also
+// `nestjs-esales/config` with @nestjs/config 4. typecheck.ts type-checks the same package from TypeScript.
 'use strict';
 
 require('reflect-metadata');
@@ -27,16 +28,23 @@ function check(condition, message) {
 async function main() {
   // Loaded inside main so a failing require() is reported like any other failure.
   const {
+    EsalesConfigError,
     EsalesError,
     EsalesModule,
     EsalesNotificationService,
     EsalesValidationError,
   } = require('nestjs-esales');
   const { ElevateStandIn } = require('nestjs-esales/testing');
+  const { esalesConfig } = require('nestjs-esales/config');
+  const { ConfigModule } = require('@nestjs/config');
   check(typeof EsalesModule === 'function', "require('nestjs-esales').EsalesModule is not a class");
   check(
     typeof ElevateStandIn === 'function',
     "require('nestjs-esales/testing').ElevateStandIn is not a class",
+  );
+  check(
+    typeof esalesConfig?.asProvider === 'function',
+    "require('nestjs-esales/config').esalesConfig is not a registerAs() config factory",
   );
 
   /** A provider of the app's own that gets the package's service through Nest DI. */
@@ -65,8 +73,19 @@ async function main() {
   }
   Module({})(AppModule);
 
+  /** The same app configured through `nestjs-esales/config` and @nestjs/config from `ESALES_*` env. */
+  class ConfigAppModule {}
+  Module({
+    imports: [
+      ConfigModule.forRoot({ ignoreEnvFile: true }),
+      EsalesModule.forRootAsync(esalesConfig.asProvider()),
+    ],
+    providers: [ClickTracker],
+  })(ConfigAppModule);
+
   let standIn;
   let app;
+  let configApp;
   try {
     standIn = await ElevateStandIn.start({ host: '127.0.0.1' });
     check(standIn.url.startsWith('http://127.0.0.1:'), `stand-in url is ${standIn.url}`);
@@ -133,7 +152,70 @@ async function main() {
       standIn.requests.length === 1,
       `stand-in received ${standIn.requests.length} requests, expected still 1`,
     );
+
+    // nestjs-esales/config with @nestjs/config: options from the ESALES_* environment.
+    standIn.clear();
+    process.env.ESALES_CLUSTER_URL = standIn.url;
+    process.env.ESALES_ALLOW_INSECURE_CLUSTER_URL = 'true';
+    process.env.ESALES_DEFAULT_MARKET = 'Sweden';
+    configApp = await NestFactory.createApplicationContext(ConfigAppModule, {
+      logger: ['error', 'warn'],
+      abortOnError: false,
+    });
+    await configApp.get(ClickTracker).productClicked({
+      customerKey: 'compat-customer-2',
+      sessionKey: 'compat-session-2',
+      id: 'compat-nest11-cjs-0002',
+      productKey: 'P-2',
+      variantKey: 'V-2',
+    });
+    const [configRequest] = await standIn.waitForRequests(1);
+    check(configRequest, 'no request recorded from the env-configured app');
+    const expectedConfigBody =
+      '{"market":"Sweden","customerKey":"compat-customer-2","sessionKey":"compat-session-2",' +
+      '"id":"compat-nest11-cjs-0002","productKey":"P-2","variantKey":"V-2"}';
+    check(
+      configRequest.rawBody === expectedConfigBody,
+      `env-configured body is ${JSON.stringify(configRequest.rawBody)}, expected ${JSON.stringify(expectedConfigBody)}`,
+    );
+    check(
+      configRequest.status === 204,
+      `stand-in answered the env-configured app ${String(configRequest.status)}, expected 204`,
+    );
+    await configApp.close();
+    configApp = undefined;
+
+    // A malformed ESALES_* variable fails the boot with EsalesConfigError naming it. Nest logs the failed
+    // boot at error level before rethrowing; that log is expected, so it is dropped (warnings still show).
+    process.env.ESALES_ENABLED = 'maybe';
+    const expectedErrorLog = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message, ...rest) => console.warn(message, ...rest),
+    };
+    let bootError;
+    try {
+      configApp = await NestFactory.createApplicationContext(ConfigAppModule, {
+        logger: expectedErrorLog,
+        abortOnError: false,
+      });
+    } catch (error) {
+      bootError = error;
+    }
+    check(
+      bootError !== undefined,
+      'booting with ESALES_ENABLED=maybe succeeded, expected it to fail',
+    );
+    check(
+      bootError instanceof EsalesConfigError,
+      `booting with ESALES_ENABLED=maybe failed with ${String(bootError)}, expected EsalesConfigError`,
+    );
+    check(
+      bootError.message.includes('ESALES_ENABLED'),
+      `EsalesConfigError message does not name ESALES_ENABLED: ${bootError.message}`,
+    );
   } finally {
+    await configApp?.close();
     await app?.close();
     await standIn?.close();
   }

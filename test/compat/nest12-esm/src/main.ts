@@ -1,19 +1,24 @@
-// Compatibility check: the packed nestjs-esales tarball in a Nest 12 ESM app, compiled with its own tsc.
+// Compatibility check: the packed nestjs-esales tarball in a Nest 12 ESM app, compiled with its own tsc;
+// also `nestjs-esales/config` with @nestjs/config 12.
 import 'reflect-metadata';
 import {
   Injectable,
   Module,
   type DynamicModule,
   type INestApplicationContext,
+  type LoggerService,
 } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import {
+  EsalesConfigError,
   EsalesError,
   EsalesModule,
   EsalesNotificationService,
   EsalesValidationError,
   type NonEsalesClickNotification,
 } from 'nestjs-esales';
+import { esalesConfig } from 'nestjs-esales/config';
 import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
 
 const NAME = 'compat nest12-esm';
@@ -57,9 +62,20 @@ class AppModule {
   }
 }
 
+/** The same app configured through `nestjs-esales/config` and @nestjs/config from `ESALES_*` env. */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ ignoreEnvFile: true }),
+    EsalesModule.forRootAsync(esalesConfig.asProvider()),
+  ],
+  providers: [ClickTracker],
+})
+class ConfigAppModule {}
+
 async function main(): Promise<void> {
   let standIn: ElevateStandIn | undefined;
   let app: INestApplicationContext | undefined;
+  let configApp: INestApplicationContext | undefined;
   try {
     standIn = await ElevateStandIn.start({ host: '127.0.0.1' });
     check(standIn.url.startsWith('http://127.0.0.1:'), `stand-in url is ${standIn.url}`);
@@ -124,7 +140,70 @@ async function main(): Promise<void> {
       standIn.requests.length === 1,
       `stand-in received ${standIn.requests.length} requests, expected still 1`,
     );
+
+    // nestjs-esales/config with @nestjs/config: options from the ESALES_* environment.
+    standIn.clear();
+    process.env['ESALES_CLUSTER_URL'] = standIn.url;
+    process.env['ESALES_ALLOW_INSECURE_CLUSTER_URL'] = 'true';
+    process.env['ESALES_DEFAULT_MARKET'] = 'Sweden';
+    configApp = await NestFactory.createApplicationContext(ConfigAppModule, {
+      logger: ['error', 'warn'],
+      abortOnError: false,
+    });
+    await configApp.get(ClickTracker).productClicked({
+      customerKey: 'compat-customer-2',
+      sessionKey: 'compat-session-2',
+      id: 'compat-nest12-esm-0002',
+      productKey: 'P-2',
+      variantKey: 'V-2',
+    });
+    const [configRequest] = await standIn.waitForRequests(1);
+    check(configRequest, 'no request recorded from the env-configured app');
+    const expectedConfigBody =
+      '{"market":"Sweden","customerKey":"compat-customer-2","sessionKey":"compat-session-2",' +
+      '"id":"compat-nest12-esm-0002","productKey":"P-2","variantKey":"V-2"}';
+    check(
+      configRequest.rawBody === expectedConfigBody,
+      `env-configured body is ${JSON.stringify(configRequest.rawBody)}, expected ${JSON.stringify(expectedConfigBody)}`,
+    );
+    check(
+      configRequest.status === 204,
+      `stand-in answered the env-configured app ${String(configRequest.status)}, expected 204`,
+    );
+    await configApp.close();
+    configApp = undefined;
+
+    // A malformed ESALES_* variable fails the boot with EsalesConfigError naming it. Nest logs the failed
+    // boot at error level before rethrowing; that log is expected, so it is dropped (warnings still show).
+    process.env['ESALES_ENABLED'] = 'maybe';
+    const expectedErrorLog: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown, ...rest: unknown[]) => console.warn(message, ...rest),
+    };
+    let bootError: unknown;
+    try {
+      configApp = await NestFactory.createApplicationContext(ConfigAppModule, {
+        logger: expectedErrorLog,
+        abortOnError: false,
+      });
+    } catch (error) {
+      bootError = error;
+    }
+    check(
+      bootError !== undefined,
+      'booting with ESALES_ENABLED=maybe succeeded, expected it to fail',
+    );
+    check(
+      bootError instanceof EsalesConfigError,
+      `booting with ESALES_ENABLED=maybe failed with ${String(bootError)}, expected EsalesConfigError`,
+    );
+    check(
+      bootError.message.includes('ESALES_ENABLED'),
+      `EsalesConfigError message does not name ESALES_ENABLED: ${bootError.message}`,
+    );
   } finally {
+    await configApp?.close();
     await app?.close();
     await standIn?.close();
   }
