@@ -10,14 +10,14 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { MAX_MARKET_LENGTH } from '../dto/non-esales-click-notification.dto.js';
+import {
+  MAX_MARKET_LENGTH,
+  NO_CONTROL_CHARACTERS,
+} from '../dto/non-esales-click-notification.dto.js';
 import { MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
-/** C0/C1 control characters: never valid in a market, key or header-like value. */
-export const CONTROL_CHARACTERS = /\p{Cc}/u;
-const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 
 // Decorators run bottom-up; the type check sits lowest so `stopAtFirstError` reports it first.
 

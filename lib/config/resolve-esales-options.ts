@@ -1,5 +1,8 @@
 import { validateSync, type ValidationError } from 'class-validator';
-import { MAX_MARKET_LENGTH } from '../dto/non-esales-click-notification.dto.js';
+import {
+  MAX_MARKET_LENGTH,
+  NO_CONTROL_CHARACTERS,
+} from '../dto/non-esales-click-notification.dto.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
   clusterUrlForId,
@@ -8,11 +11,7 @@ import {
 } from '../esales.constants.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
 import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
-import {
-  CONTROL_CHARACTERS,
-  EsalesMarketOptionsSchema,
-  EsalesOptionsSchema,
-} from './esales-options.schema.js';
+import { EsalesMarketOptionsSchema, EsalesOptionsSchema } from './esales-options.schema.js';
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
 export interface EsalesMarketTarget {
@@ -192,7 +191,7 @@ export function checkEsalesOptions(options: unknown): {
       if (
         market.trim().length === 0 ||
         market.length > MAX_MARKET_LENGTH ||
-        CONTROL_CHARACTERS.test(market)
+        !NO_CONTROL_CHARACTERS.test(market)
       ) {
         problems.push(`${label('markets')}: ${JSON.stringify(market)} is not a usable market name`);
         continue;

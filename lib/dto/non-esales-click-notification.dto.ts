@@ -16,7 +16,8 @@ export const MAX_KEY_LENGTH = 256;
 /** Longest accepted product or variant key. */
 export const MAX_PRODUCT_KEY_LENGTH = 512;
 
-const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
+/** Matches strings free of C0/C1 control characters (header and log injection material). */
+export const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 const NO_CONTROL_CHARACTERS_MESSAGE = '$property must not contain control characters';
 const TOKEN_PATTERN = /^[0-9a-fA-F]{64}$/;
 /** Elevate's own wording for its 400 answer. */
