@@ -1,18 +1,21 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { ResolvedEsalesOptions } from './config/resolve-esales-options.js';
 import {
-  BODY_EXCERPT_LENGTH,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { ResolvedEsalesOptions } from './config/resolve-esales-options.js';
+import { DeliveryEngine } from './delivery/delivery-engine.js';
+import type { EsalesSkipReason, EsalesStats } from './delivery/esales-stats.interface.js';
+import { RateLimitedLog } from './delivery/rate-limited-log.js';
+import {
   ESALES_LOGGER_CONTEXT,
   ESALES_RESOLVED_OPTIONS,
   ESALES_TRANSPORT,
 } from './esales.constants.js';
 import { EsalesConfigError } from './errors/esales-config.error.js';
-import { EsalesBadRequestError } from './errors/esales-bad-request.error.js';
-import { EsalesCustomerKeyRejectedError } from './errors/esales-customer-key-rejected.error.js';
-import type { EsalesDeliveryErrorContext } from './errors/esales.error.js';
-import { EsalesServerError } from './errors/esales-server.error.js';
-import { EsalesTimeoutError } from './errors/esales-timeout.error.js';
-import { EsalesNetworkError } from './errors/esales-network.error.js';
+import type { EsalesDeliveryError } from './errors/esales.error.js';
 import { EsalesUnknownMarketError } from './errors/esales-unknown-market.error.js';
 import { EsalesValidationError } from './errors/esales-validation.error.js';
 import {
@@ -20,23 +23,25 @@ import {
   type NonEsalesClickNotification,
   type PreparedNotification,
 } from './notifications/non-esales-click.notification.js';
-import {
-  EsalesTransportFailure,
-  type EsalesTransport,
-  type EsalesTransportResponse,
-} from './transport/esales-transport.interface.js';
+import type { EsalesTransport } from './transport/esales-transport.interface.js';
 
-const NON_ESALES_CLICK = 'non-esales-click';
-
-/** Sends notifications to Elevate for the markets configured in `EsalesModule`. */
+/**
+ * Sends notifications to Elevate for the markets configured in `EsalesModule`, through one bounded
+ * queue with retries, a shared circuit breaker and a graceful drain at shutdown.
+ */
 @Injectable()
-export class EsalesNotificationService implements OnModuleInit {
+export class EsalesNotificationService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
+  private readonly engine: DeliveryEngine;
+  private readonly warnings: RateLimitedLog;
 
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
-    @Inject(ESALES_TRANSPORT) private readonly transport: EsalesTransport,
-  ) {}
+    @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
+  ) {
+    this.engine = new DeliveryEngine(options.delivery, transport, this.logger, options.hooks);
+    this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+  }
 
   onModuleInit(): void {
     if (!this.options.enabled) {
@@ -45,61 +50,115 @@ export class EsalesNotificationService implements OnModuleInit {
   }
 
   /**
-   * Sends a non-eSales click notification: the visitor clicked a product Elevate did not return.
+   * Runs after the HTTP server stopped taking requests: drains the queue for up to
+   * `shutdownTimeoutMs`, abandons (counts and logs) the rest, then closes the connections.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.shutdown();
+  }
+
+  /**
+   * Sends a non-eSales click notification (the visitor clicked a product Elevate did not return) and
+   * waits for the outcome. It goes through the same queue, retries and breaker as
+   * `enqueueNonEsalesClick`; retryable failures are retried within `deliveryTimeoutMs`.
    *
    * Resolves once Elevate accepted it (2xx), or at once without I/O when the module is disabled.
    * @throws EsalesValidationError (before any I/O) when the notification is malformed.
    * @throws EsalesUnknownMarketError when `markets` is configured and does not list its market.
-   * @throws EsalesBadRequestError, EsalesCustomerKeyRejectedError, EsalesServerError,
-   * EsalesTimeoutError or EsalesNetworkError when delivery failed.
+   * @throws EsalesBadRequestError or EsalesCustomerKeyRejectedError when Elevate refused it (never
+   * retried); EsalesServerError, EsalesTimeoutError or EsalesNetworkError when the last of
+   * `maxAttempts` attempts failed; EsalesUndeliveredError when the queue was full, the budget ran out
+   * or the app shut down first.
    */
   async sendNonEsalesClick(notification: NonEsalesClickNotification): Promise<void> {
-    const prepared = this.prepare(notification);
-    if (!this.options.enabled) return;
-    const target = this.options.target(prepared.market);
-    // Unreachable: resolution at boot guarantees a target for every allowed market while enabled.
-    if (!target)
-      throw new EsalesConfigError([`no cluster is configured for market "${prepared.market}"`]);
-    const context: EsalesDeliveryErrorContext = {
-      market: prepared.market,
-      endpoint: target.nonEsalesClickUrl,
-      notificationId: prepared.id,
-    };
-    let response: EsalesTransportResponse;
-    try {
-      response = await this.transport.send({
-        url: target.nonEsalesClickUrl,
-        body: prepared.body,
-        timeoutMs: this.options.requestTimeoutMs,
-      });
-    } catch (error) {
-      if (error instanceof EsalesTransportFailure && error.kind === 'timeout') {
-        throw new EsalesTimeoutError(NON_ESALES_CLICK, this.options.requestTimeoutMs, context);
-      }
-      const code = error instanceof EsalesTransportFailure ? error.code : 'ERR_UNKNOWN';
-      throw new EsalesNetworkError(NON_ESALES_CLICK, code, context);
-    }
-    const { status } = response;
-    if (status >= 200 && status < 300) return;
-    const excerpt = excerptOf(response.body, prepared);
-    if (status === 400) throw new EsalesBadRequestError(NON_ESALES_CLICK, excerpt, context);
-    if (status === 403) throw new EsalesCustomerKeyRejectedError(NON_ESALES_CLICK, context);
-    throw new EsalesServerError(NON_ESALES_CLICK, status, excerpt, context, response.retryAfter);
+    const prepared = this.prepare(notification, true);
+    if (!prepared) return;
+    const endpoint = this.endpointFor(prepared);
+    await new Promise<void>((resolve, reject: (error: EsalesDeliveryError) => void) => {
+      this.engine.enqueue(prepared, endpoint, { resolve, reject });
+    });
   }
 
-  private prepare(notification: NonEsalesClickNotification): PreparedNotification {
+  /**
+   * Queues a non-eSales click notification and returns at once: fire and forget. Never throws and
+   * never waits on I/O. Invalid notifications and unknown markets are logged at debug and counted in
+   * `getStats().skippedBy`; delivery failures are logged at warn (rate-limited) and counted.
+   * Click tracking (`@TrackNonEsalesClick`) uses this path.
+   */
+  enqueueNonEsalesClick(notification: NonEsalesClickNotification): void {
+    try {
+      const prepared = this.prepare(notification, false);
+      if (prepared) this.engine.enqueue(prepared, this.endpointFor(prepared));
+    } catch (error) {
+      // prepare() reports through skip(); anything else here is a bug, never the caller's problem.
+      this.logger.error(`Could not queue a notification: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Waits until every queued notification has an outcome, or `timeoutMs` passed (default
+   * `shutdownTimeoutMs`). Resolves true when the queue is empty and nothing is in flight.
+   * Idempotent: call it as often as you like.
+   */
+  flush(timeoutMs?: number): Promise<boolean> {
+    return this.engine.flush(timeoutMs);
+  }
+
+  /** Counters since boot and the queue's current state; see `EsalesStats` for the invariant. */
+  getStats(): EsalesStats {
+    return this.engine.stats();
+  }
+
+  /**
+   * Counts a notification that was deliberately not sent (click tracking uses it for bots and
+   * unverifiable signed-in visitors), so it shows in `getStats().skippedBy`.
+   */
+  recordSkip(reason: EsalesSkipReason): void {
+    this.engine.skip(reason);
+  }
+
+  /**
+   * Validates; returns undefined when there is nothing to send (disabled, or a skip when `strict` is
+   * false). With `strict`, problems throw.
+   */
+  private prepare(
+    notification: NonEsalesClickNotification,
+    strict: boolean,
+  ): PreparedNotification | undefined {
     const prepared = prepareNonEsalesClick(notification, this.options.defaultMarket);
     if (Array.isArray(prepared)) {
-      throw new EsalesValidationError('non-eSales click notification', prepared, {
+      this.engine.skip('invalid');
+      const error = new EsalesValidationError('non-eSales click notification', prepared, {
         ...marketOf(notification),
       });
+      if (strict) throw error;
+      this.logger.debug(`Skipped a notification: ${error.message}`);
+      return undefined;
     }
     if (!this.options.isAllowedMarket(prepared.market)) {
-      throw new EsalesUnknownMarketError(prepared.market, this.options.markets ?? [], {
+      this.engine.skip('unknownMarket');
+      const error = new EsalesUnknownMarketError(prepared.market, this.options.markets ?? [], {
         notificationId: prepared.id,
       });
+      if (strict) throw error;
+      // A configuration problem rather than bad input: worth a (rate-limited) warning.
+      this.warnings.warn('unknown-market', () => `Skipped a notification: ${error.message}`);
+      return undefined;
+    }
+    if (!this.options.enabled) {
+      this.engine.skip('disabled');
+      return undefined;
     }
     return prepared;
+  }
+
+  private endpointFor(prepared: PreparedNotification): string {
+    const target = this.options.target(prepared.market);
+    // Unreachable: resolution at boot guarantees a target for every allowed market while enabled.
+    if (!target) {
+      throw new EsalesConfigError([`no cluster is configured for market "${prepared.market}"`]);
+    }
+    return target.nonEsalesClickUrl;
   }
 }
 
@@ -107,11 +166,3 @@ const marketOf = (notification: unknown): { market?: string } => {
   const market = (notification as { market?: unknown } | null)?.market;
   return typeof market === 'string' ? { market } : {};
 };
-
-/** A bounded, single-line excerpt of a response body, with the request's token scrubbed if echoed. */
-function excerptOf(body: string, prepared: PreparedNotification): string {
-  let text = body.slice(0, BODY_EXCERPT_LENGTH * 2);
-  if (prepared.token) text = text.split(prepared.token).join('[token]');
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > BODY_EXCERPT_LENGTH ? `${text.slice(0, BODY_EXCERPT_LENGTH)}…` : text;
-}

@@ -21,3 +21,32 @@ export const MAX_REQUEST_TIMEOUT_MS = 600_000;
 
 /** How much of an error response body is kept for error messages. */
 export const BODY_EXCERPT_LENGTH = 512;
+
+/** Defaults of the delivery engine's options (see `EsalesModuleOptions`). */
+export const DELIVERY_DEFAULTS = {
+  maxQueueSize: 10_000,
+  concurrency: 16,
+  maxAttempts: 4,
+  retryBaseDelayMs: 200,
+  retryMaxDelayMs: 5_000,
+  deliveryTimeoutMs: 15_000,
+  shutdownTimeoutMs: 5_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 5_000,
+} as const;
+
+/** Upper bounds of the delivery engine's options, to catch a misplaced digit at boot. */
+export const DELIVERY_LIMITS = {
+  maxQueueSize: 10_000_000,
+  concurrency: 1_024,
+  maxAttempts: 20,
+  retryBaseDelayMs: 600_000,
+  retryMaxDelayMs: 600_000,
+  deliveryTimeoutMs: 3_600_000,
+  shutdownTimeoutMs: 600_000,
+  breakerThreshold: 10_000,
+  breakerCooldownMs: 600_000,
+} as const;
+
+/** Repeated warnings of one kind are logged at most once per this many milliseconds. */
+export const WARN_INTERVAL_MS = 10_000;

@@ -15,16 +15,27 @@ const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 const MARKET_STRINGS = ['clusterUrl', 'clusterId', 'privateKey'] as const;
 const PER_MARKET_VARIABLE = /^ESALES_MARKET_(.+)_(CLUSTER_URL|CLUSTER_ID|PRIVATE_KEY)$/;
+/** The options read as whole numbers. */
+const INTEGER_OPTIONS = [
+  'requestTimeoutMs',
+  'maxQueueSize',
+  'concurrency',
+  'maxAttempts',
+  'retryBaseDelayMs',
+  'retryMaxDelayMs',
+  'deliveryTimeoutMs',
+  'shutdownTimeoutMs',
+  'breakerThreshold',
+  'breakerCooldownMs',
+] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
 /** Every top-level option that has a variable; `ESALES_*` names outside these are typos. */
 const ENV_OPTIONS = [
-  'clusterUrl',
-  'clusterId',
-  'privateKey',
+  ...MARKET_STRINGS,
   'defaultMarket',
   'markets',
   'enabled',
-  'requestTimeoutMs',
   'allowInsecureClusterUrl',
+  ...INTEGER_OPTIONS,
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ENV_OPTIONS.map((o) => envNameForOption(o)));
 
@@ -107,8 +118,10 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
   if (enabled !== undefined) options.enabled = enabled;
   const insecure = readBoolean(env, envNameForOption('allowInsecureClusterUrl'), problems);
   if (insecure !== undefined) options.allowInsecureClusterUrl = insecure;
-  const timeout = readInteger(env, envNameForOption('requestTimeoutMs'), problems);
-  if (timeout !== undefined) options.requestTimeoutMs = timeout;
+  for (const option of INTEGER_OPTIONS) {
+    const value = readInteger(env, envNameForOption(option), problems);
+    if (value !== undefined) options[option] = value;
+  }
 
   Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
   if (problems.length > 0) {

@@ -1,3 +1,5 @@
+import type { EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
+
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
 export interface EsalesMarketOptions {
   /**
@@ -64,6 +66,64 @@ export interface EsalesModuleOptions extends EsalesMarketOptions {
    * @default false
    */
   allowInsecureClusterUrl?: boolean;
+  /**
+   * Most notifications waiting for delivery. When the queue is full a new notification is dropped
+   * (counted in `getStats().dropped`, warned about at most every 10 s) rather than queued.
+   * @default 10000
+   */
+  maxQueueSize?: number;
+  /**
+   * Most notifications being delivered at once (requests in flight or waiting to retry).
+   * @default 16
+   */
+  concurrency?: number;
+  /**
+   * Most HTTP attempts per notification, the first included. 1 turns retries off.
+   * @default 4
+   */
+  maxAttempts?: number;
+  /**
+   * Scale of the exponential backoff between attempts, in milliseconds (decorrelated jitter).
+   * @default 200
+   */
+  retryBaseDelayMs?: number;
+  /**
+   * Longest wait between two attempts, in milliseconds; also caps what `Retry-After` can ask for.
+   * @default 5000
+   */
+  retryMaxDelayMs?: number;
+  /**
+   * Total time a notification may take, in milliseconds, from being queued to its last attempt
+   * (queueing, waiting on the circuit breaker and retries included). Past it, it counts as expired.
+   * @default 15000
+   */
+  deliveryTimeoutMs?: number;
+  /**
+   * At shutdown, how long to keep delivering what is queued, in milliseconds, before abandoning
+   * the rest (counted and logged once). Also the default timeout of `flush()`.
+   * @default 5000
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * Consecutive failed attempts (5xx, timeouts, network errors) that open the circuit breaker shared
+   * by the whole queue. While open, queued notifications wait instead of each retrying.
+   * @default 5
+   */
+  breakerThreshold?: number;
+  /**
+   * How long the breaker stays open before one probe request may close it, in milliseconds.
+   * @default 5000
+   */
+  breakerCooldownMs?: number;
+  /** Called when Elevate accepted a notification. Runs inside try/catch; keep it cheap. */
+  onDelivered?: EsalesDeliveryHooks['onDelivered'];
+  /**
+   * Called when a notification was refused (4xx), failed after its attempts, or expired. Runs inside
+   * try/catch; keep it cheap.
+   */
+  onFailed?: EsalesDeliveryHooks['onFailed'];
+  /** Called when a notification was dropped: queue full, or the app shut down first. */
+  onDropped?: EsalesDeliveryHooks['onDropped'];
 }
 
 /** Implemented by a class passed to `forRootAsync({ useClass })` / `useExisting`. */

@@ -1,5 +1,6 @@
 import {
   IsBoolean,
+  IsInstance,
   IsInt,
   IsNotEmpty,
   IsObject,
@@ -14,7 +15,7 @@ import {
   MAX_MARKET_LENGTH,
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
-import { MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
@@ -39,7 +40,7 @@ export class EsalesMarketOptionsSchema {
   privateKey?: unknown;
 }
 
-/** @internal class-validator schema of `EsalesModuleOptions`. */
+/** @internal class-validator schema of `EsalesModuleOptions`' cluster, market and request options. */
 export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
   @Matches(NO_CONTROL_CHARACTERS, { message: 'must not contain control characters' })
   @MaxLength(MAX_MARKET_LENGTH, { message: `must be at most ${MAX_MARKET_LENGTH} characters` })
@@ -64,4 +65,59 @@ export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
   @IsOptional()
   @IsBoolean({ message: 'must be true or false' })
   allowInsecureClusterUrl?: unknown;
+}
+
+const wholeNumber = (min: number, max: number, unit: string): PropertyDecorator[] => [
+  IsOptional(),
+  Max(max, { message: `must be at most ${max}` }),
+  Min(min, { message: `must be at least ${min}` }),
+  IsInt({ message: `must be a whole number${unit}` }),
+];
+const applyAll =
+  (decorators: PropertyDecorator[]): PropertyDecorator =>
+  (target, key) => {
+    // Same bottom-up order as stacked decorators: the type check runs first.
+    for (const decorator of [...decorators].reverse()) decorator(target, key);
+  };
+const ms = ' of milliseconds';
+const hook = (): PropertyDecorator =>
+  applyAll([IsOptional(), IsInstance(Function, { message: 'must be a function' })]);
+
+/** @internal class-validator schema of the complete `EsalesModuleOptions`, delivery engine included. */
+export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.maxQueueSize, ''))
+  maxQueueSize?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.concurrency, ''))
+  concurrency?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.maxAttempts, ''))
+  maxAttempts?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.retryBaseDelayMs, ms))
+  retryBaseDelayMs?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.retryMaxDelayMs, ms))
+  retryMaxDelayMs?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.deliveryTimeoutMs, ms))
+  deliveryTimeoutMs?: unknown;
+
+  @applyAll(wholeNumber(0, DELIVERY_LIMITS.shutdownTimeoutMs, ms))
+  shutdownTimeoutMs?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.breakerThreshold, ''))
+  breakerThreshold?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.breakerCooldownMs, ms))
+  breakerCooldownMs?: unknown;
+
+  @hook()
+  onDelivered?: unknown;
+
+  @hook()
+  onFailed?: unknown;
+
+  @hook()
+  onDropped?: unknown;
 }

@@ -4,14 +4,17 @@ import {
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
+import type { DeliverySettings, EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
 import {
   clusterUrlForId,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DELIVERY_DEFAULTS,
   NOTIFICATION_PATHS,
+  WARN_INTERVAL_MS,
 } from '../esales.constants.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
 import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
-import { EsalesMarketOptionsSchema, EsalesOptionsSchema } from './esales-options.schema.js';
+import { EsalesMarketOptionsSchema, EsalesModuleOptionsSchema } from './esales-options.schema.js';
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
 export interface EsalesMarketTarget {
@@ -43,6 +46,10 @@ export class ResolvedEsalesOptions {
     fallbackTarget: EsalesMarketTarget | undefined,
     fallbackPrivateKey: string | undefined,
     perMarket: ReadonlyMap<string, ResolvedMarket> | undefined,
+    /** @internal The delivery engine's settings, defaults applied. */
+    readonly delivery: DeliverySettings,
+    /** @internal The delivery hooks the app configured. */
+    readonly hooks: EsalesDeliveryHooks,
   ) {
     this.#fallbackTarget = fallbackTarget;
     this.#fallbackPrivateKey = fallbackPrivateKey;
@@ -174,7 +181,7 @@ export function checkEsalesOptions(options: unknown): {
     return { problems: ['options must be an object'] };
   }
   const label = labeller(isFromEnv(options as unknown as EsalesModuleOptions));
-  const problems = schemaProblems(validateAgainst(EsalesOptionsSchema, options), label);
+  const problems = schemaProblems(validateAgainst(EsalesModuleOptionsSchema, options), label);
   const opts = options as unknown as EsalesModuleOptions;
   const enabled = opts.enabled !== false;
   const allowInsecure = opts.allowInsecureClusterUrl === true;
@@ -237,16 +244,50 @@ export function checkEsalesOptions(options: unknown): {
     problems.push(`${label('clusterUrl')} or ${label('clusterId')}: one of them is required`);
   }
 
+  if (
+    typeof opts.retryBaseDelayMs === 'number' &&
+    typeof opts.retryMaxDelayMs === 'number' &&
+    opts.retryBaseDelayMs > opts.retryMaxDelayMs
+  ) {
+    problems.push(
+      `${label('retryBaseDelayMs')}: must not exceed ${label('retryMaxDelayMs')} (${opts.retryMaxDelayMs})`,
+    );
+  }
+
   if (problems.length > 0) return { problems };
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const delivery: DeliverySettings = Object.freeze({
+    maxQueueSize: opts.maxQueueSize ?? DELIVERY_DEFAULTS.maxQueueSize,
+    concurrency: opts.concurrency ?? DELIVERY_DEFAULTS.concurrency,
+    maxAttempts: opts.maxAttempts ?? DELIVERY_DEFAULTS.maxAttempts,
+    retryBaseDelayMs: opts.retryBaseDelayMs ?? DELIVERY_DEFAULTS.retryBaseDelayMs,
+    retryMaxDelayMs: Math.max(
+      opts.retryMaxDelayMs ?? DELIVERY_DEFAULTS.retryMaxDelayMs,
+      opts.retryBaseDelayMs ?? 0,
+    ),
+    deliveryTimeoutMs: opts.deliveryTimeoutMs ?? DELIVERY_DEFAULTS.deliveryTimeoutMs,
+    requestTimeoutMs,
+    shutdownTimeoutMs: opts.shutdownTimeoutMs ?? DELIVERY_DEFAULTS.shutdownTimeoutMs,
+    breakerThreshold: opts.breakerThreshold ?? DELIVERY_DEFAULTS.breakerThreshold,
+    breakerCooldownMs: opts.breakerCooldownMs ?? DELIVERY_DEFAULTS.breakerCooldownMs,
+    warnIntervalMs: WARN_INTERVAL_MS,
+  });
+  const hooks: EsalesDeliveryHooks = Object.freeze({
+    ...(opts.onDelivered ? { onDelivered: opts.onDelivered } : {}),
+    ...(opts.onFailed ? { onFailed: opts.onFailed } : {}),
+    ...(opts.onDropped ? { onDropped: opts.onDropped } : {}),
+  });
   return {
     problems,
     resolved: new ResolvedEsalesOptions(
       enabled,
       opts.defaultMarket,
-      opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      requestTimeoutMs,
       topCluster ? targetFor(topCluster) : undefined,
       topPrivateKey,
       perMarket,
+      delivery,
+      hooks,
     ),
   };
 }

@@ -58,3 +58,21 @@ export const emptyArgumentMessage = (what: string, argument: string): string =>
 export const missingPrivateKeyMessage = (market: string): string =>
   `no private key is configured for market "${market}": set privateKey (ESALES_PRIVATE_KEY) or ` +
   `markets["${market}"].privateKey (ESALES_MARKET_<M>_PRIVATE_KEY)`;
+
+const UNDELIVERED_REASONS = {
+  'queue-full': 'the delivery queue was full (maxQueueSize)',
+  expired: 'its delivery budget ran out (deliveryTimeoutMs)',
+  shutdown: 'the app shut down before it could be delivered (shutdownTimeoutMs)',
+} as const;
+
+export const undeliveredMessage = (
+  name: string,
+  id: string,
+  market: string,
+  reason: keyof typeof UNDELIVERED_REASONS,
+  attempts: number,
+  budgetMs?: number,
+): string =>
+  `Gave up on ${describe(name, id, market)}: ${UNDELIVERED_REASONS[reason]}` +
+  (budgetMs !== undefined ? ` of ${budgetMs} ms` : '') +
+  ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`;

@@ -30,6 +30,10 @@ export interface PreparedNotification {
   readonly body: string;
   /** Kept only to scrub it from anything Elevate echoes back; never logged. */
   readonly token: string | undefined;
+  /** Kept for delivery events and (masked) log lines. */
+  readonly customerKey: string;
+  readonly productKey: string | null;
+  readonly variantKey: string | null;
 }
 
 const isAbsent = (value: unknown): value is null | undefined =>
@@ -65,14 +69,24 @@ export function prepareNonEsalesClick(
   const id = dto.id ?? randomUUID();
   // Elevate's tokens are lowercase hex; the DTO accepts either case, the wire gets the canonical one.
   const token = isAbsent(dto.token) ? undefined : dto.token.toLowerCase();
+  const productKey = dto.productKey ?? null;
+  const variantKey = dto.variantKey ?? null;
   const body = JSON.stringify({
     market: dto.market,
     customerKey: dto.customerKey,
     sessionKey: dto.sessionKey,
     id,
     token,
-    productKey: dto.productKey ?? null,
-    variantKey: dto.variantKey ?? null,
+    productKey,
+    variantKey,
   });
-  return { market: dto.market, id, body, token };
+  return {
+    market: dto.market,
+    id,
+    body,
+    token,
+    customerKey: dto.customerKey,
+    productKey,
+    variantKey,
+  };
 }

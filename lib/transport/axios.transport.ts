@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { isAxiosError } from 'axios';
 import {
   EsalesTransportFailure,
@@ -20,10 +20,10 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 
 /**
  * Sends notifications through `@nestjs/axios`'s `HttpService`, on keep-alive agents of its own so
- * connections to the cluster are reused and closed with the app.
+ * connections to the cluster are reused. The service closes them once its queue has drained.
  */
 @Injectable()
-export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutdown {
+export class AxiosEsalesTransport implements EsalesTransport {
   // Per instance, not module scope: each app gets its own pool and can tear it down on close.
   private readonly httpAgent = new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, scheduling: 'lifo' });
@@ -61,7 +61,7 @@ export class AxiosEsalesTransport implements EsalesTransport, OnApplicationShutd
     }
   }
 
-  onApplicationShutdown(): void {
+  close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

@@ -23,6 +23,11 @@ export interface EsalesTransportResponse {
  */
 export interface EsalesTransport {
   send(request: EsalesTransportRequest): Promise<EsalesTransportResponse>;
+  /**
+   * Releases pooled connections; requests still in flight fail. The service calls it once, after its
+   * queue has drained at shutdown, so a transport must not tear itself down in its own shutdown hook.
+   */
+  close?(): void | Promise<void>;
 }
 
 /** No HTTP answer: the request timed out, or the connection failed. Carries no request data. */

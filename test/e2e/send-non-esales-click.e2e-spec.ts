@@ -29,6 +29,8 @@ const VISITOR = {
   sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
 };
 
+const SINGLE_ATTEMPT = { maxAttempts: 1, breakerThreshold: 10_000 } as const;
+
 /** Every error the suite saw, checked for secrets at the end. */
 const seen: EsalesError[] = [];
 
@@ -60,6 +62,9 @@ describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate s
         defaultMarket: 'UK',
         privateKey: PRIVATE_KEY,
         markets: { UK: {}, Sweden: {} },
+        // One attempt and no breaker: this suite is about how a single answer maps to an outcome.
+        // Retries and the breaker are covered in delivery.e2e-spec.ts.
+        ...SINGLE_ATTEMPT,
       }),
     ]));
     service = app.get(EsalesNotificationService);
@@ -239,6 +244,7 @@ describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate s
           allowInsecureClusterUrl: true,
           defaultMarket: 'UK',
           requestTimeoutMs: 300,
+          ...SINGLE_ATTEMPT,
         }),
       ]));
     });
@@ -312,7 +318,12 @@ describe('EsalesNotificationService when the cluster is down', () => {
     const url = standIn.url;
     await standIn.close();
     const { app } = await boot([
-      EsalesModule.forRoot({ clusterUrl: url, allowInsecureClusterUrl: true, defaultMarket: 'UK' }),
+      EsalesModule.forRoot({
+        clusterUrl: url,
+        allowInsecureClusterUrl: true,
+        defaultMarket: 'UK',
+        ...SINGLE_ATTEMPT,
+      }),
     ]);
     try {
       const error = await rejection(

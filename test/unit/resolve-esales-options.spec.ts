@@ -51,10 +51,10 @@ describe('resolveEsalesOptions', () => {
       }),
     ).toEqual([
       'clusterURL: is not a known option',
+      'privateKey: must not be empty',
       'defaultMarket: is required (a market name such as "UK")',
       'requestTimeoutMs: must be at least 1',
       'enabled: must be true or false',
-      'privateKey: must not be empty',
       'clusterUrl and clusterId: give one of them, not both',
       'markets["UK"].clusterId: must contain only letters, digits and "-"',
       'markets["SE"]: must be an object (use {} for no overrides)',
