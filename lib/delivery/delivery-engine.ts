@@ -254,6 +254,7 @@ export class DeliveryEngine {
     const drained = await this.flush(this.settings.shutdownTimeoutMs);
     this.closed = true;
     if (!drained) this.abandonAll();
+    this.warnings.flush();
     clearTimeout(this.wakeTimer);
     try {
       await this.transport.close?.();
@@ -270,6 +271,8 @@ export class DeliveryEngine {
       this.counts.abandoned++;
       this.finish(job, 'dropped', 'shutdown');
     }
+    // Settled now: no longer in flight, though their requests unwind only once the transport closes.
+    this.inFlight.clear();
     for (const wake of [...this.sleepers, ...this.breakerWaiters]) wake();
     this.logger.warn(
       `Shutdown: ${queued.length + inFlight.length} notification(s) not delivered within ` +
@@ -417,7 +420,9 @@ export class DeliveryEngine {
 
   private waitForBreaker(job: Job): Promise<void> {
     const probeIn = this.breakerOpenedAt + this.settings.breakerCooldownMs - now();
-    return this.sleep(Math.max(1, Math.min(probeIn, job.deadline - now())), this.breakerWaiters);
+    // At least 10 ms: cockatiel times the cooldown on the wall clock, so a clock step could otherwise
+    // turn this into a busy loop of refused calls.
+    return this.sleep(Math.max(10, Math.min(probeIn, job.deadline - now())), this.breakerWaiters);
   }
 
   private sleep(ms: number, waiters: Set<() => void>): Promise<void> {
@@ -502,12 +507,19 @@ export class DeliveryEngine {
       this.warnings.warn(`hook:${name}`, () => `${name} hook threw: ${describeError(error)}`);
     try {
       const result = call();
-      if (result instanceof Promise) result.catch(report);
+      // Any thenable, not just `instanceof Promise`: a promise from another realm (a vm context,
+      // Jest's test environment) or a promise library would otherwise reject unhandled.
+      if (isThenable(result)) result.then(undefined, report);
     } catch (error) {
       report(error);
     }
   }
 }
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  typeof (value as { then?: unknown }).then === 'function';
 
 const describeError = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);

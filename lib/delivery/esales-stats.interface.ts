@@ -33,7 +33,10 @@ export interface EsalesStats {
   readonly rejected: number;
   /** Never attempted or given up without an answer: the queue was full, or the app shut down. */
   readonly dropped: number;
-  /** The part of `dropped` abandoned at shutdown, when `shutdownTimeoutMs` ran out. */
+  /**
+   * The part of `dropped` lost to shutdown: still queued or in flight when `shutdownTimeoutMs` ran
+   * out, or enqueued after the shutdown finished.
+   */
   readonly abandoned: number;
   /** Ran out of `deliveryTimeoutMs` (queued behind an outage, waiting on the breaker, or retrying). */
   readonly expired: number;
