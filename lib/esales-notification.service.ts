@@ -86,11 +86,28 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
    * Click tracking (`@TrackNonEsalesClick`) uses this path.
    */
   enqueueNonEsalesClick(notification: NonEsalesClickNotification): void {
+    const prepared = this.prepareForQueue(notification);
+    if (prepared) this.enqueuePrepared(prepared);
+  }
+
+  /**
+   * @internal Click tracking's first half: validates and counts like `enqueueNonEsalesClick`, before
+   * the route handler runs, so an invalid click leaves the response untouched. Never throws.
+   */
+  prepareForQueue(notification: NonEsalesClickNotification): PreparedNotification | undefined {
     try {
-      const prepared = this.prepare(notification, false);
-      if (prepared) this.engine.enqueue(prepared, this.endpointFor(prepared));
+      return this.prepare(notification, false);
     } catch (error) {
-      // prepare() reports through skip(); anything else here is a bug, never the caller's problem.
+      this.logger.error(`Could not prepare a notification: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  /** @internal Click tracking's second half: queues what `prepareForQueue` returned. Never throws. */
+  enqueuePrepared(prepared: PreparedNotification): void {
+    try {
+      this.engine.enqueue(prepared, this.endpointFor(prepared));
+    } catch (error) {
       this.logger.error(`Could not queue a notification: ${String(error)}`);
     }
   }

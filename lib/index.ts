@@ -12,12 +12,29 @@ export {
 } from './esales.constants.js';
 export { EsalesNotificationService } from './esales-notification.service.js';
 
+export { TrackNonEsalesClick } from './click-tracking/track-non-esales-click.decorator.js';
+export { EsalesClickInterceptor } from './click-tracking/esales-click.interceptor.js';
+export type {
+  EsalesExtractedClick,
+  EsalesResolvedVisitor,
+} from './click-tracking/esales-click.interceptor.js';
+export { EsalesVisitorCookiesService } from './click-tracking/esales-visitor-cookies.service.js';
+export { DEFAULT_COOKIE_NAMES } from './click-tracking/visitor-cookies.js';
+export type {
+  TrackNonEsalesClickOptions,
+  EsalesClickValueSource,
+  EsalesClickTrackingOptions,
+  EsalesCookieNames,
+  EsalesHttpRequest,
+  EsalesVisitor,
+} from './click-tracking/click-tracking-options.interface.js';
+
 export type {
   EsalesModuleOptions,
   EsalesMarketOptions,
   EsalesOptionsFactory,
 } from './config/esales-options.interface.js';
-export { esalesOptionsFromEnv } from './config/esales-options-from-env.js';
+export { esalesOptionsFromEnv, ESALES_ENV_VARIABLES } from './config/esales-options-from-env.js';
 export type { EsalesEnv } from './config/esales-options-from-env.js';
 export { marketEnvKey } from './config/esales-env.js';
 export { resolveEsalesOptions, ResolvedEsalesOptions } from './config/resolve-esales-options.js';
@@ -42,6 +59,17 @@ export { EsalesCustomerKeyRejectedError } from './errors/esales-customer-key-rej
 export { EsalesServerError } from './errors/esales-server.error.js';
 export { EsalesTimeoutError } from './errors/esales-timeout.error.js';
 export { EsalesNetworkError } from './errors/esales-network.error.js';
+export { EsalesUndeliveredError } from './errors/esales-undelivered.error.js';
+export type { EsalesUndeliveredReason } from './errors/esales-undelivered.error.js';
+
+export type {
+  EsalesStats,
+  EsalesSkipReason,
+  EsalesBreakerState,
+  EsalesDeliveryEvent,
+  EsalesDropReason,
+} from './delivery/esales-stats.interface.js';
+export type { EsalesDeliveryHooks } from './delivery/delivery-engine.js';
 
 export type {
   EsalesTransport,

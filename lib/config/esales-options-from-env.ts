@@ -28,16 +28,35 @@ const INTEGER_OPTIONS = [
   'breakerThreshold',
   'breakerCooldownMs',
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
+/** The options read as booleans. */
+const BOOLEAN_OPTIONS = [
+  'enabled',
+  'allowInsecureClusterUrl',
+  'assignVisitorCookies',
+  'ignoreBots',
+] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
 /** Every top-level option that has a variable; `ESALES_*` names outside these are typos. */
 const ENV_OPTIONS = [
   ...MARKET_STRINGS,
   'defaultMarket',
   'markets',
-  'enabled',
-  'allowInsecureClusterUrl',
+  'cookieDomain',
+  ...BOOLEAN_OPTIONS,
   ...INTEGER_OPTIONS,
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ENV_OPTIONS.map((o) => envNameForOption(o)));
+
+/**
+ * Every variable `esalesOptionsFromEnv` reads: the top-level ones, then the per-market patterns with
+ * `<M>` for the market key. For checking that docs and `.env` files are complete.
+ */
+export const ESALES_ENV_VARIABLES: readonly string[] = Object.freeze([
+  ...KNOWN_VARIABLES,
+  ...MARKET_STRINGS.map(
+    (option) =>
+      `${ESALES_ENV_PREFIX}MARKET_<M>_${envNameForOption(option).slice(ESALES_ENV_PREFIX.length)}`,
+  ),
+]);
 
 /**
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
@@ -65,6 +84,8 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
   }
   const defaultMarket = read(envNameForOption('defaultMarket'));
   if (defaultMarket !== undefined) options.defaultMarket = defaultMarket;
+  const cookieDomain = read(envNameForOption('cookieDomain'));
+  if (cookieDomain !== undefined) options.cookieDomain = cookieDomain;
 
   const marketsVariable = envNameForOption('markets');
   const marketList = read(marketsVariable);
@@ -114,10 +135,10 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
     }
   }
 
-  const enabled = readBoolean(env, envNameForOption('enabled'), problems);
-  if (enabled !== undefined) options.enabled = enabled;
-  const insecure = readBoolean(env, envNameForOption('allowInsecureClusterUrl'), problems);
-  if (insecure !== undefined) options.allowInsecureClusterUrl = insecure;
+  for (const option of BOOLEAN_OPTIONS) {
+    const value = readBoolean(env, envNameForOption(option), problems);
+    if (value !== undefined) options[option] = value;
+  }
   for (const option of INTEGER_OPTIONS) {
     const value = readInteger(env, envNameForOption(option), problems);
     if (value !== undefined) options[option] = value;

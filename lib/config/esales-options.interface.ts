@@ -1,3 +1,4 @@
+import type { EsalesClickTrackingOptions } from '../click-tracking/click-tracking-options.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
 
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
@@ -21,8 +22,11 @@ export interface EsalesMarketOptions {
   privateKey?: string;
 }
 
-/** Options of `EsalesModule.forRoot()` / `forRootAsync()`. */
-export interface EsalesModuleOptions extends EsalesMarketOptions {
+/**
+ * Options of `EsalesModule.forRoot()` / `forRootAsync()`; the click-tracking ones are described in
+ * `EsalesClickTrackingOptions`.
+ */
+export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTrackingOptions {
   /**
    * Base URL of the Elevate cluster (Web API v1 enabled), e.g.
    * `https://w1234ABCD.api.esales.apptus.cloud`. Give this or `clusterId`; one of them is required while

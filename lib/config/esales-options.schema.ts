@@ -11,11 +11,53 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
 import {
   MAX_MARKET_LENGTH,
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
 import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+
+// Decorator sets used more than once. Decorators run bottom-up: each set lists the type check last.
+const wholeNumber = (min: number, max: number, unit: string): PropertyDecorator[] => [
+  IsOptional(),
+  Max(max, { message: `must be at most ${max}` }),
+  Min(min, { message: `must be at least ${min}` }),
+  IsInt({ message: `must be a whole number${unit}` }),
+];
+const applyAll =
+  (decorators: PropertyDecorator[]): PropertyDecorator =>
+  (target, key) => {
+    // Same bottom-up order as stacked decorators: the type check runs first.
+    for (const decorator of [...decorators].reverse()) decorator(target, key);
+  };
+const ms = ' of milliseconds';
+const hook = (): PropertyDecorator =>
+  applyAll([IsOptional(), IsInstance(Function, { message: 'must be a function' })]);
+
+const optionalBoolean = (): PropertyDecorator =>
+  applyAll([IsOptional(), IsBoolean({ message: 'must be true or false' })]);
+const cookieName = (): PropertyDecorator =>
+  applyAll([
+    IsOptional(),
+    Matches(COOKIE_NAME_PATTERN, { message: 'must be a valid cookie name' }),
+    IsString({ message: 'must be a string' }),
+  ]);
+
+/** A cookie `Domain` attribute: host name characters, optionally with a leading dot. */
+const COOKIE_DOMAIN_PATTERN = /^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+
+/** @internal class-validator schema of `cookieNames`. */
+export class EsalesCookieNamesSchema {
+  @cookieName()
+  sessionKey?: unknown;
+
+  @cookieName()
+  customerKey?: unknown;
+
+  @cookieName()
+  token?: unknown;
+}
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
@@ -58,30 +100,12 @@ export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
   @IsInt({ message: 'must be a whole number of milliseconds' })
   requestTimeoutMs?: unknown;
 
-  @IsOptional()
-  @IsBoolean({ message: 'must be true or false' })
+  @optionalBoolean()
   enabled?: unknown;
 
-  @IsOptional()
-  @IsBoolean({ message: 'must be true or false' })
+  @optionalBoolean()
   allowInsecureClusterUrl?: unknown;
 }
-
-const wholeNumber = (min: number, max: number, unit: string): PropertyDecorator[] => [
-  IsOptional(),
-  Max(max, { message: `must be at most ${max}` }),
-  Min(min, { message: `must be at least ${min}` }),
-  IsInt({ message: `must be a whole number${unit}` }),
-];
-const applyAll =
-  (decorators: PropertyDecorator[]): PropertyDecorator =>
-  (target, key) => {
-    // Same bottom-up order as stacked decorators: the type check runs first.
-    for (const decorator of [...decorators].reverse()) decorator(target, key);
-  };
-const ms = ' of milliseconds';
-const hook = (): PropertyDecorator =>
-  applyAll([IsOptional(), IsInstance(Function, { message: 'must be a function' })]);
 
 /** @internal class-validator schema of the complete `EsalesModuleOptions`, delivery engine included. */
 export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
@@ -120,4 +144,25 @@ export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
 
   @hook()
   onDropped?: unknown;
+
+  @hook()
+  resolveMarket?: unknown;
+
+  @hook()
+  resolveVisitor?: unknown;
+
+  @optionalBoolean()
+  assignVisitorCookies?: unknown;
+
+  @optionalBoolean()
+  ignoreBots?: unknown;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an object such as { sessionKey: "apptus.sessionKey" }' })
+  cookieNames?: unknown;
+
+  @IsOptional()
+  @Matches(COOKIE_DOMAIN_PATTERN, { message: 'must be a domain name such as .example.com' })
+  @IsString({ message: 'must be a string' })
+  cookieDomain?: unknown;
 }

@@ -4,6 +4,11 @@ import {
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
+import type {
+  EsalesClickTrackingOptions,
+  EsalesCookieNames,
+} from '../click-tracking/click-tracking-options.interface.js';
+import { DEFAULT_COOKIE_NAMES } from '../click-tracking/visitor-cookies.js';
 import type { DeliverySettings, EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
 import {
   clusterUrlForId,
@@ -14,7 +19,21 @@ import {
 } from '../esales.constants.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
 import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
-import { EsalesMarketOptionsSchema, EsalesModuleOptionsSchema } from './esales-options.schema.js';
+import {
+  EsalesCookieNamesSchema,
+  EsalesMarketOptionsSchema,
+  EsalesModuleOptionsSchema,
+} from './esales-options.schema.js';
+
+/** @internal Click tracking's module-level settings, defaults applied. */
+export interface ClickTrackingSettings {
+  readonly assignVisitorCookies: boolean;
+  readonly ignoreBots: boolean;
+  readonly cookieNames: Readonly<Required<EsalesCookieNames>>;
+  readonly cookieDomain?: string;
+  readonly resolveMarket?: EsalesClickTrackingOptions['resolveMarket'];
+  readonly resolveVisitor?: EsalesClickTrackingOptions['resolveVisitor'];
+}
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
 export interface EsalesMarketTarget {
@@ -50,6 +69,8 @@ export class ResolvedEsalesOptions {
     readonly delivery: DeliverySettings,
     /** @internal The delivery hooks the app configured. */
     readonly hooks: EsalesDeliveryHooks,
+    /** @internal Click tracking's settings, defaults applied. */
+    readonly clickTracking: ClickTrackingSettings,
   ) {
     this.#fallbackTarget = fallbackTarget;
     this.#fallbackPrivateKey = fallbackPrivateKey;
@@ -244,6 +265,19 @@ export function checkEsalesOptions(options: unknown): {
     problems.push(`${label('clusterUrl')} or ${label('clusterId')}: one of them is required`);
   }
 
+  if (isPlainObject(opts.cookieNames)) {
+    const names = opts.cookieNames;
+    const chosen = Object.values({ ...DEFAULT_COOKIE_NAMES, ...definedEntries(names) });
+    if (new Set(chosen).size < chosen.length) {
+      problems.push(`${label('cookieNames')}: the three cookies need three different names`);
+    }
+    for (const problem of schemaProblems(
+      validateAgainst(EsalesCookieNamesSchema, names),
+      (o) => o,
+    )) {
+      problems.push(`${label('cookieNames')}.${problem}`);
+    }
+  }
   if (
     typeof opts.retryBaseDelayMs === 'number' &&
     typeof opts.retryMaxDelayMs === 'number' &&
@@ -272,6 +306,14 @@ export function checkEsalesOptions(options: unknown): {
     breakerCooldownMs: opts.breakerCooldownMs ?? DELIVERY_DEFAULTS.breakerCooldownMs,
     warnIntervalMs: WARN_INTERVAL_MS,
   });
+  const clickTracking: ClickTrackingSettings = Object.freeze({
+    assignVisitorCookies: opts.assignVisitorCookies ?? true,
+    ignoreBots: opts.ignoreBots ?? true,
+    cookieNames: Object.freeze({ ...DEFAULT_COOKIE_NAMES, ...definedEntries(opts.cookieNames) }),
+    ...(opts.cookieDomain ? { cookieDomain: opts.cookieDomain } : {}),
+    ...(opts.resolveMarket ? { resolveMarket: opts.resolveMarket } : {}),
+    ...(opts.resolveVisitor ? { resolveVisitor: opts.resolveVisitor } : {}),
+  });
   const hooks: EsalesDeliveryHooks = Object.freeze({
     ...(opts.onDelivered ? { onDelivered: opts.onDelivered } : {}),
     ...(opts.onFailed ? { onFailed: opts.onFailed } : {}),
@@ -288,9 +330,14 @@ export function checkEsalesOptions(options: unknown): {
       perMarket,
       delivery,
       hooks,
+      clickTracking,
     ),
   };
 }
+
+/** The entries whose value is not undefined: `{ token: undefined }` keeps the default name. */
+const definedEntries = (value: object | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined));
 
 // null counts as absent, as it does for every other optional option.
 const hasClusterOption = (options: EsalesMarketOptions): boolean =>

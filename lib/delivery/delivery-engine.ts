@@ -139,6 +139,7 @@ export class DeliveryEngine {
     disabled: 0,
     bot: 0,
     customerKeyNotVerified: 0,
+    headRequest: 0,
   };
 
   constructor(

@@ -12,7 +12,9 @@ export type EsalesSkipReason =
    * Click tracking: a signed-in (SHA-256) customer key whose token does not verify with the market's
    * private key; Elevate would answer 403.
    */
-  | 'customerKeyNotVerified';
+  | 'customerKeyNotVerified'
+  /** Click tracking: a HEAD request (link checkers, mail scanners), not a visitor's click. */
+  | 'headRequest';
 
 /** State of the circuit breaker shared by the whole queue. */
 export type EsalesBreakerState = 'closed' | 'open' | 'half-open';

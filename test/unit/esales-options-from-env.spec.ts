@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { esalesOptionsFromEnv } from '../../lib/config/esales-options-from-env.js';
+import {
+  ESALES_ENV_VARIABLES,
+  esalesOptionsFromEnv,
+} from '../../lib/config/esales-options-from-env.js';
 import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 
@@ -31,6 +35,65 @@ describe('esalesOptionsFromEnv', () => {
       requestTimeoutMs: 1500,
       allowInsecureClusterUrl: true,
     });
+  });
+
+  it('maps every delivery engine variable', () => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_ID: 'w1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_MAX_QUEUE_SIZE: '500',
+      ESALES_CONCURRENCY: '4',
+      ESALES_MAX_ATTEMPTS: '2',
+      ESALES_RETRY_BASE_DELAY_MS: '50',
+      ESALES_RETRY_MAX_DELAY_MS: '1000',
+      ESALES_DELIVERY_TIMEOUT_MS: '8000',
+      ESALES_SHUTDOWN_TIMEOUT_MS: '0',
+      ESALES_BREAKER_THRESHOLD: '10',
+      ESALES_BREAKER_COOLDOWN_MS: '2500',
+    });
+    expect(Object.fromEntries(Object.entries(options))).toEqual({
+      clusterId: 'w1',
+      defaultMarket: 'UK',
+      maxQueueSize: 500,
+      concurrency: 4,
+      maxAttempts: 2,
+      retryBaseDelayMs: 50,
+      retryMaxDelayMs: 1000,
+      deliveryTimeoutMs: 8000,
+      shutdownTimeoutMs: 0,
+      breakerThreshold: 10,
+      breakerCooldownMs: 2500,
+    });
+    expect(resolveEsalesOptions(options).delivery).toMatchObject({
+      maxQueueSize: 500,
+      concurrency: 4,
+      shutdownTimeoutMs: 0,
+    });
+  });
+
+  it('names the delivery variables in boot errors', () => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_ID: 'w1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_CONCURRENCY: '0',
+      ESALES_MAX_ATTEMPTS: '99',
+      ESALES_RETRY_BASE_DELAY_MS: '2000',
+      ESALES_RETRY_MAX_DELAY_MS: '1000',
+    });
+    expect(configError(() => resolveEsalesOptions(options)).problems).toEqual([
+      'concurrency (ESALES_CONCURRENCY): must be at least 1',
+      'maxAttempts (ESALES_MAX_ATTEMPTS): must be at most 20',
+      'retryBaseDelayMs (ESALES_RETRY_BASE_DELAY_MS): must not exceed retryMaxDelayMs (ESALES_RETRY_MAX_DELAY_MS) (1000)',
+    ]);
+  });
+
+  it('lists every variable it reads, and the README documents each one', () => {
+    expect(ESALES_ENV_VARIABLES).toContain('ESALES_CLUSTER_URL');
+    expect(ESALES_ENV_VARIABLES).toContain('ESALES_BREAKER_COOLDOWN_MS');
+    expect(ESALES_ENV_VARIABLES).toContain('ESALES_MARKET_<M>_PRIVATE_KEY');
+    expect(ESALES_ENV_VARIABLES).toHaveLength(23);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const name of ESALES_ENV_VARIABLES) expect(readme).toContain(`\`${name}\``);
   });
 
   it('reads ESALES_CLUSTER_ID', () => {
@@ -72,6 +135,8 @@ describe('esalesOptionsFromEnv', () => {
     ['ESALES_REQUEST_TIMEOUT_MS', 'abc'],
     ['ESALES_REQUEST_TIMEOUT_MS', '1.5'],
     ['ESALES_REQUEST_TIMEOUT_MS', '-5'],
+    ['ESALES_MAX_QUEUE_SIZE', '10k'],
+    ['ESALES_DELIVERY_TIMEOUT_MS', '15s'],
   ])('rejects %s=%s instead of defaulting', (name, value) => {
     const error = configError(() =>
       esalesOptionsFromEnv({ ESALES_CLUSTER_ID: 'w1', ESALES_DEFAULT_MARKET: 'UK', [name]: value }),

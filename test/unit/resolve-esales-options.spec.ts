@@ -28,6 +28,104 @@ describe('resolveEsalesOptions', () => {
     });
   });
 
+  it('applies the delivery engine defaults the README documents', () => {
+    const { delivery, hooks } = resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK' });
+    expect(delivery).toEqual({
+      maxQueueSize: 10_000,
+      concurrency: 16,
+      maxAttempts: 4,
+      retryBaseDelayMs: 200,
+      retryMaxDelayMs: 5_000,
+      deliveryTimeoutMs: 15_000,
+      requestTimeoutMs: 2_000,
+      shutdownTimeoutMs: 5_000,
+      breakerThreshold: 5,
+      breakerCooldownMs: 5_000,
+      warnIntervalMs: 10_000,
+    });
+    expect(hooks).toEqual({});
+  });
+
+  it('checks the delivery options and hooks', () => {
+    expect(
+      problemsOf({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        maxQueueSize: 0,
+        concurrency: 1.5,
+        deliveryTimeoutMs: '15000',
+        shutdownTimeoutMs: -1,
+        breakerCooldownMs: 600_001,
+        onDelivered: 'log it',
+        onFailed: () => undefined,
+      }),
+    ).toEqual([
+      'maxQueueSize: must be at least 1',
+      'concurrency: must be a whole number',
+      'deliveryTimeoutMs: must be a whole number of milliseconds',
+      'shutdownTimeoutMs: must be at least 0',
+      'breakerCooldownMs: must be at most 600000',
+      'onDelivered: must be a function',
+    ]);
+  });
+
+  it('applies click-tracking defaults and checks its options', () => {
+    const { clickTracking } = resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK' });
+    expect(clickTracking).toEqual({
+      assignVisitorCookies: true,
+      ignoreBots: true,
+      cookieNames: {
+        sessionKey: 'apptus.sessionKey',
+        customerKey: 'apptus.customerKey',
+        token: 'apptus.token',
+      },
+    });
+    expect(
+      resolveEsalesOptions({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        cookieNames: { token: 'tk' },
+        cookieDomain: '.example.com',
+      }).clickTracking,
+    ).toMatchObject({
+      cookieNames: { token: 'tk', sessionKey: 'apptus.sessionKey' },
+      cookieDomain: '.example.com',
+    });
+    expect(
+      problemsOf({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        resolveMarket: 'UK',
+        ignoreBots: 'yes',
+        cookieNames: { sessionKey: 'a b', cookie: 'x' },
+        cookieDomain: 'example.com; Secure',
+      }),
+    ).toEqual([
+      'resolveMarket: must be a function',
+      'ignoreBots: must be true or false',
+      'cookieDomain: must be a domain name such as .example.com',
+      'cookieNames.cookie: is not a known option',
+      'cookieNames.sessionKey: must be a valid cookie name',
+    ]);
+  });
+
+  it('keeps the default name for a cookie name given as undefined, and rejects shared names', () => {
+    expect(
+      resolveEsalesOptions({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        cookieNames: { sessionKey: undefined, token: 'tk' },
+      }).clickTracking.cookieNames,
+    ).toEqual({ sessionKey: 'apptus.sessionKey', customerKey: 'apptus.customerKey', token: 'tk' });
+    expect(
+      problemsOf({
+        clusterId: 'w1',
+        defaultMarket: 'UK',
+        cookieNames: { token: 'apptus.customerKey' },
+      }),
+    ).toEqual(['cookieNames: the three cookies need three different names']);
+  });
+
   it('normalises a cluster URL with a base path and trailing slash', () => {
     const resolved = resolveEsalesOptions({
       clusterUrl: 'https://elevate.example.com/eu/',

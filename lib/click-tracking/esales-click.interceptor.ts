@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { isbot } from 'isbot';
+import type { Observable } from 'rxjs';
+import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
+import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
+import { RateLimitedLog } from '../delivery/rate-limited-log.js';
+import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
+import { EsalesNotificationService } from '../esales-notification.service.js';
+import type {
+  NonEsalesClickNotification,
+  PreparedNotification,
+} from '../notifications/non-esales-click.notification.js';
+import type {
+  EsalesClickValueSource,
+  EsalesHttpRequest,
+  EsalesVisitor,
+  TrackNonEsalesClickOptions,
+} from './click-tracking-options.interface.js';
+import { ESALES_CLICK_CLAIMED, ESALES_TRACK_CLICK } from './click-tracking.constants.js';
+import {
+  isSecureRequest,
+  rawResponseOf,
+  readVisitorCookies,
+  setCookiesOnSuccess,
+  visitorCookie,
+  type RawResponse,
+} from './visitor-cookies.js';
+
+/** What a route's click carries before validation: whatever the request held. */
+export interface EsalesExtractedClick {
+  /** The product key as read (validated later: a string, null or undefined passes). */
+  productKey: unknown;
+  /** The variant key as read (validated later). */
+  variantKey: unknown;
+}
+
+/** A visitor as resolved for one click, with the ids that had to be made up for it. */
+export interface EsalesResolvedVisitor extends EsalesVisitor {
+  /** The session key: the app's, the cookie's, or a fresh UUID. */
+  sessionKey: string;
+  /** Ids generated for a visitor without cookies; set on the response when `assignVisitorCookies`. */
+  assigned: { sessionKey?: string; customerKey?: string };
+}
+
+/** Thrown by a value source or resolver: the app's code failed, the click is skipped. */
+class ResolverError extends Error {}
+
+/**
+ * Sends a non-eSales click notification when a route marked with `@TrackNonEsalesClick()` succeeds.
+ * Passes straight through for routes without the decorator, so it can also be registered globally.
+ *
+ * Before the handler runs it reads the click (route and query parameters), the market and the visitor
+ * (Apptus cookies or `resolveVisitor`), validates them, and sets fresh visitor cookies where they were
+ * missing, to go out with the response if its status is below 400. Once the response has gone out with a
+ * status below 400 it queues the notification (O(1), no I/O); delivery happens later, off the
+ * request path. Nothing here can fail the request:
+ * every problem is counted in `getStats()` and logged (debug for bad input, rate-limited warn for the
+ * app's own resolvers throwing).
+ *
+ * Subclass it to change how a click, market or visitor is read (the `protected` hooks), and register
+ * the subclass globally (`APP_INTERCEPTOR`): it runs first and claims the request, so the decorator's
+ * own interceptor stands aside.
+ */
+@Injectable()
+export class EsalesClickInterceptor implements NestInterceptor {
+  protected readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
+  private readonly warnings: RateLimitedLog;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly notifications: EsalesNotificationService,
+    @Inject(ESALES_RESOLVED_OPTIONS) protected readonly options: ResolvedEsalesOptions,
+  ) {
+    this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const tracking = this.reflector.getAllAndOverride<TrackNonEsalesClickOptions | undefined>(
+      ESALES_TRACK_CLICK,
+      [context.getHandler(), context.getClass()],
+    );
+    if (!tracking) return next.handle();
+    const http = context.switchToHttp();
+    const request = http.getRequest<EsalesHttpRequest & { [ESALES_CLICK_CLAIMED]?: true }>();
+    if (request[ESALES_CLICK_CLAIMED]) return next.handle();
+    request[ESALES_CLICK_CLAIMED] = true;
+    const response: unknown = http.getResponse();
+    const raw = rawResponseOf(response);
+    if (request.method === 'HEAD') {
+      // Link checkers and mail scanners probe links with HEAD: not a visitor's click.
+      this.notifications.recordSkip('headRequest');
+      return next.handle();
+    }
+
+    const prepared = raw ? this.beforeHandler(request, tracking) : undefined;
+    if (!raw || !prepared) return next.handle();
+    try {
+      setCookiesOnSuccess(raw, prepared.cookies);
+      // Queued once the response has gone out with its final status: whatever runs after the
+      // handler (other interceptors, exception filters) has had its say, and the visitor is not
+      // kept waiting.
+      raw.once('finish', () => this.afterResponse(raw, prepared.notification));
+    } catch (error) {
+      this.warnings.warn('click-response', () => `Could not track a click: ${describe(error)}`);
+    }
+    return next.handle();
+  }
+
+  /**
+   * Reads the click's product and variant key from the request. The values are validated afterwards;
+   * a repeated query parameter arrives as an array and is rejected there.
+   */
+  protected extractClick(
+    request: EsalesHttpRequest,
+    tracking: TrackNonEsalesClickOptions,
+  ): EsalesExtractedClick {
+    return {
+      productKey: readSource(tracking.productKey, request),
+      variantKey: readSource(tracking.variantKey, request),
+    };
+  }
+
+  /**
+   * The click's market: the decorator's `market`, then the module's `resolveMarket`, then undefined
+   * (the module's `defaultMarket`).
+   */
+  protected resolveMarket(
+    request: EsalesHttpRequest,
+    tracking: TrackNonEsalesClickOptions,
+  ): unknown {
+    const fromRoute = readSource(tracking.market, request);
+    if (isGiven(fromRoute)) return fromRoute;
+    const resolver = this.options.clickTracking.resolveMarket;
+    const resolved = resolver ? callResolver(() => resolver(request)) : undefined;
+    return isGiven(resolved) ? resolved : undefined;
+  }
+
+  /**
+   * The visitor: the module's `resolveVisitor` (the app's own auth) when it returns one, else the
+   * Apptus cookies; missing session and customer keys get fresh UUIDs.
+   * @param market the click's market, whose private key a signed-in visitor's token must match.
+   */
+  protected resolveVisitor(request: EsalesHttpRequest, market: string): EsalesResolvedVisitor {
+    const names = this.options.clickTracking.cookieNames;
+    const cookies = readVisitorCookies(request.headers['cookie'], names);
+    const resolver = this.options.clickTracking.resolveVisitor;
+    const fromApp = resolver ? callResolver(() => resolver(request, market)) : undefined;
+    const assigned: EsalesResolvedVisitor['assigned'] = {};
+    const sessionKey =
+      fromApp?.sessionKey ?? cookies.sessionKey ?? (assigned.sessionKey = randomUUID());
+    if (fromApp) return { ...fromApp, sessionKey, assigned };
+    const customerKey = cookies.customerKey ?? (assigned.customerKey = randomUUID());
+    return { customerKey, sessionKey, token: cookies.token ?? null, assigned };
+  }
+
+  private beforeHandler(
+    request: EsalesHttpRequest,
+    tracking: TrackNonEsalesClickOptions,
+  ): { notification: PreparedNotification; cookies: string[] } | undefined {
+    try {
+      const settings = this.options.clickTracking;
+      const userAgent = headerOf(request, 'user-agent');
+      // No user agent at all is a script, not a browser.
+      if (settings.ignoreBots && (!userAgent || isbot(userAgent))) {
+        this.notifications.recordSkip('bot');
+        // Easy to trip over by hand: curl's and Node's default user agents count as bots.
+        this.logger.debug('Skipped a click from a bot (ignoreBots)');
+        return undefined;
+      }
+      const click = this.extractClick(request, tracking);
+      const market = this.resolveMarket(request, tracking);
+      const visitor = this.resolveVisitor(
+        request,
+        typeof market === 'string' ? market : this.options.defaultMarket,
+      );
+      const signedIn =
+        typeof visitor.customerKey === 'string' &&
+        CustomerKeyAuthentication.isSignedInCustomerKey(visitor.customerKey);
+      const token = signedIn && visitor.token ? visitor.token : null;
+      const notification = {
+        ...(market !== undefined && market !== null ? { market } : {}),
+        customerKey: visitor.customerKey,
+        sessionKey: visitor.sessionKey,
+        token,
+        productKey: click.productKey,
+        variantKey: click.variantKey,
+      } as NonEsalesClickNotification;
+      const prepared = this.notifications.prepareForQueue(notification);
+      if (!prepared) return undefined;
+      if (signedIn && !this.tokenVerifies(prepared.market, prepared.customerKey, token)) {
+        this.notifications.recordSkip('customerKeyNotVerified');
+        this.logger.debug(
+          `Skipped a click: the signed-in customer key's token does not verify with market ` +
+            `"${prepared.market}"'s private key (Elevate would answer 403)`,
+        );
+        return undefined;
+      }
+      const cookies = settings.assignVisitorCookies ? this.visitorCookies(request, visitor) : [];
+      return { notification: prepared, cookies };
+    } catch (error) {
+      this.notifications.recordSkip('invalid');
+      const reason = error instanceof ResolverError ? error.message : describe(error);
+      this.warnings.warn('click-resolver', () => `Skipped a click: ${reason}`);
+      return undefined;
+    }
+  }
+
+  private afterResponse(raw: RawResponse, notification: PreparedNotification): void {
+    try {
+      if (raw.statusCode >= 400) return;
+      // Hand-off only: O(1), and the queue starts delivering on a later turn of the event loop.
+      this.notifications.enqueuePrepared(notification);
+    } catch (error) {
+      this.warnings.warn('click-enqueue', () => `Could not queue a click: ${describe(error)}`);
+    }
+  }
+
+  private tokenVerifies(market: string, customerKey: string, token: string | null): boolean {
+    const privateKey = this.options.privateKey(market);
+    // Without a private key there is nothing to check against; Elevate decides.
+    if (privateKey === undefined) return true;
+    return token !== null && CustomerKeyAuthentication.verify(privateKey, customerKey, token);
+  }
+
+  private visitorCookies(request: EsalesHttpRequest, visitor: EsalesResolvedVisitor): string[] {
+    const { cookieNames, cookieDomain } = this.options.clickTracking;
+    const attributes = {
+      secure: isSecureRequest(request),
+      ...(cookieDomain ? { domain: cookieDomain } : {}),
+    };
+    const cookies: string[] = [];
+    if (visitor.assigned.sessionKey) {
+      cookies.push(visitorCookie(cookieNames.sessionKey, visitor.assigned.sessionKey, attributes));
+    }
+    if (visitor.assigned.customerKey) {
+      cookies.push(
+        visitorCookie(cookieNames.customerKey, visitor.assigned.customerKey, attributes),
+      );
+    }
+    return cookies;
+  }
+}
+
+/** Reads one source; an app function that throws becomes a `ResolverError`. */
+function readSource(
+  source: EsalesClickValueSource | undefined,
+  request: EsalesHttpRequest,
+): unknown {
+  if (source === undefined) return undefined;
+  if (typeof source === 'function') return callResolver(() => source(request));
+  if (typeof source === 'string') return ownValue(request.params, source);
+  if ('query' in source) return ownValue(request.query, source.query);
+  return ownValue(request.params, source.param);
+}
+
+/** A parameter's value, own properties only: `?constructor=` or `__proto__` cannot reach a prototype. */
+function ownValue(container: unknown, name: string): unknown {
+  if (typeof container !== 'object' || container === null) return undefined;
+  return Object.hasOwn(container, name) ? (container as Record<string, unknown>)[name] : undefined;
+}
+
+/** Runs an app function; a throw, or a promise (resolvers must be synchronous), becomes a `ResolverError`. */
+function callResolver<T>(call: () => T): T {
+  let result: T;
+  try {
+    result = call();
+  } catch (error) {
+    throw new ResolverError(`a click resolver threw: ${describe(error)}`);
+  }
+  if (isThenable(result)) {
+    result.then(undefined, () => undefined);
+    throw new ResolverError('a click resolver returned a promise: resolvers must be synchronous');
+  }
+  return result;
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  typeof (value as { then?: unknown }).then === 'function';
+
+function headerOf(request: EsalesHttpRequest, name: string): string {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(' ') : (value ?? '');
+}
+
+/** Null, undefined and the empty string (`?market=`) mean "not given": fall back. */
+const isGiven = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+
+/** An app error for a log line: one line, whatever the app put in its message. */
+const describe = (error: unknown): string =>
+  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f]+/g,
+    ' ',
+  );

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { EsalesNotificationService } from '../esales-notification.service.js';
+
+/** Share of `maxQueueSize` above which the indicator reports down. */
+const QUEUE_DOWN_RATIO = 0.9;
+
+/**
+ * `@nestjs/terminus` health indicator for the notification queue: down while the circuit breaker is
+ * open (Elevate keeps failing) or the queue is more than 90 % full (notifications are about to be
+ * dropped); up otherwise. Import it from `nestjs-esales/terminus` and list it as a provider next to
+ * `TerminusModule`.
+ *
+ * Meant for monitoring and dashboards, not for liveness or readiness probes: the shop works without
+ * Elevate, so an Elevate outage must not restart pods or take them out of rotation.
+ *
+ * @example
+ * ```ts
+ * @Get('health')
+ * @HealthCheck()
+ * check() {
+ *   return this.health.check([() => this.esales.isHealthy('esales')]);
+ * }
+ * ```
+ */
+@Injectable()
+export class EsalesHealthIndicator {
+  constructor(
+    private readonly notifications: EsalesNotificationService,
+    private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  /** The queue's health under `key`, with its counters (no secrets) as details. */
+  isHealthy<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    const { breaker, queued, maxQueueSize, inFlight, dropped, expired, failed } =
+      this.notifications.getStats();
+    const details = { breaker, queued, maxQueueSize, inFlight, dropped, expired, failed };
+    const session = this.indicators.check(key);
+    if (breaker === 'open') {
+      return session.down({ ...details, message: 'circuit breaker open: Elevate keeps failing' });
+    }
+    if (queued > maxQueueSize * QUEUE_DOWN_RATIO) {
+      return session.down({ ...details, message: 'notification queue more than 90% full' });
+    }
+    return session.up(details);
+  }
+}

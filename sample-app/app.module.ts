@@ -1,0 +1,27 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+// In your own app: `from 'nestjs-esales'`, `'nestjs-esales/config'` and `'nestjs-esales/testing'`.
+import { EsalesModule } from '../lib/index.js';
+import { esalesConfig } from '../lib/config.js';
+import type { ElevateStandIn } from '../lib/testing.js';
+import { ProductsModule } from './products/products.module.js';
+import { StandInModule } from './stand-in/stand-in.module.js';
+import { VisitorsModule } from './visitors/visitors.module.js';
+
+@Module({
+  imports: [
+    // Relative to the working directory, which `npm start` sets to the repository root. Variables
+    // already in the environment win over the file.
+    ConfigModule.forRoot({ envFilePath: 'sample-app/.env' }),
+    // Global, so that feature modules' `@TrackNonEsalesClick()` routes find its providers.
+    EsalesModule.forRootAsync({ ...esalesConfig.asProvider(), isGlobal: true }),
+    ProductsModule,
+    VisitorsModule,
+  ],
+})
+export class AppModule {
+  /** The app, with the stand-in's route when `main.ts` started an embedded stand-in. */
+  static register(standIn: ElevateStandIn | undefined): DynamicModule {
+    return { module: AppModule, imports: standIn ? [StandInModule.register(standIn)] : [] };
+  }
+}

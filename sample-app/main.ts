@@ -1,0 +1,32 @@
+import { Logger } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { startEmbeddedStandIn } from './stand-in/embedded-stand-in.js';
+
+const logger = new Logger('SampleApp');
+
+function portFrom(value: string | undefined): number {
+  const port = Number(value?.trim() || 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(
+      `PORT must be a whole number from 0 to 65535 (0: any free port); got "${value}"`,
+    );
+  }
+  return port;
+}
+
+// Importing AppModule ran ConfigModule.forRoot(), which copies sample-app/.env into process.env;
+// whether to start the stand-in depends on what the file says.
+await ConfigModule.envVariablesLoaded;
+const port = portFrom(process.env['PORT']);
+const host = process.env['HOST']?.trim() || '127.0.0.1';
+
+const standIn = await startEmbeddedStandIn();
+const app = await NestFactory.create(AppModule.register(standIn));
+// SIGTERM and SIGINT close the app: the HTTP server stops taking clicks, the queue drains (up to
+// ESALES_SHUTDOWN_TIMEOUT_MS), then the stand-in closes.
+app.enableShutdownHooks();
+await app.listen(port, host);
+// The e2e test reads the URL from this line.
+logger.log(`Sample app listening on ${await app.getUrl()}`);

@@ -1,0 +1,346 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  esalesOptionsFromEnv,
+  ESALES_ENV_VARIABLES,
+} from '../../lib/config/esales-options-from-env.js';
+import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The entry `npm start` (`nest start`) compiles and runs. */
+const COMPILED_MAIN = 'sample-app/dist/sample-app/main.js';
+/** `nest start` type-checks and compiles the sample and lib/ first: seconds, not milliseconds. */
+const BOOT_TIMEOUT_MS = 90_000;
+/** Click tracking skips bots, and fetch's default user agent (`node`) is one. */
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0';
+const LISTENING = /Sample app listening on (http:\/\/[\w.:[\]-]+)/;
+const STAND_IN_STARTED = /started an embedded Elevate stand-in at (http:\/\/[\w.:[\]-]+)/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEX_64 = /^[0-9a-f]{64}$/;
+
+interface ReceivedNotification {
+  receivedAt: string;
+  path: string;
+  status: number | null;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The environment of a sample started by the test: no ESALES_* variables, so the embedded stand-in
+ * starts. The cluster variables are set blank rather than removed because variables present in the
+ * environment win over sample-app/.env, and a developer's .env must not send test clicks to a real
+ * cluster; blank counts as unset.
+ */
+function sampleEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('ESALES_') && name !== 'PORT' && name !== 'HOST') env[name] = value;
+  }
+  return {
+    ...env,
+    ESALES_CLUSTER_URL: '',
+    ESALES_CLUSTER_ID: '',
+    PORT: '0',
+    NO_COLOR: '1',
+    ...extra,
+  };
+}
+
+/** A sample app in its own process group, so stopping it reaches npm, the Nest CLI and the app. */
+class SampleProcess {
+  private output = '';
+  private exited = false;
+  private readonly exit: Promise<void>;
+  private readonly killOnExit = () => this.signal('SIGKILL');
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exit = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.exited = true;
+        resolve();
+      }),
+    );
+    // Should the test process die first, the detached group must not outlive it.
+    process.once('exit', this.killOnExit);
+  }
+
+  static start(command: string, args: string[], env: NodeJS.ProcessEnv): SampleProcess {
+    return new SampleProcess(
+      spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  /** Resolves with the first match of `pattern` in the output; rejects on exit or timeout. */
+  async waitFor(pattern: RegExp, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(this.output);
+      if (match) return match;
+      if (this.exited || Date.now() > deadline) {
+        throw new Error(
+          `${this.exited ? 'the sample exited' : `no ${pattern} within ${timeoutMs} ms`}; ` +
+            `output:\n${this.output}`,
+        );
+      }
+      await sleep(50);
+    }
+  }
+
+  /** SIGTERM to the whole group, as Ctrl+C would; SIGKILL if it has not gone within 15 s. */
+  async stop(): Promise<void> {
+    process.off('exit', this.killOnExit);
+    this.signal('SIGTERM');
+    if (!(await this.groupGone(15_000))) {
+      this.signal('SIGKILL');
+      await this.groupGone(5_000);
+    }
+    await this.exit;
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+  }
+
+  /** Whether any process of the group is left. */
+  isRunning(): boolean {
+    try {
+      process.kill(-this.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private get pid(): number {
+    if (this.child.pid === undefined) throw new Error('the sample did not start');
+    return this.child.pid;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private async groupGone(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.isRunning()) {
+      if (Date.now() > deadline) return false;
+      await sleep(50);
+    }
+    return true;
+  }
+}
+
+/** `Set-Cookie` headers by cookie name. */
+function setCookies(response: Response): Map<string, string> {
+  return new Map(
+    response.headers.getSetCookie().map((header) => [header.split('=', 1)[0] ?? '', header]),
+  );
+}
+
+/** The value of a `Set-Cookie` header. */
+const valueOf = (header: string | undefined): string | undefined =>
+  header?.split(';', 1)[0]?.split('=').slice(1).join('=');
+
+describe('the sample app, started as `npm start` starts it', () => {
+  let sample: SampleProcess | undefined;
+  let url: string;
+  let standInUrl: string;
+
+  beforeAll(async () => {
+    sample = SampleProcess.start('npm', ['start'], sampleEnv());
+    [, standInUrl = ''] = await sample.waitFor(STAND_IN_STARTED);
+    [, url = ''] = await sample.waitFor(LISTENING);
+  }, BOOT_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await sample?.stop();
+  }, 30_000);
+
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, { redirect: 'manual', headers: { 'user-agent': BROWSER, ...headers } });
+
+  const post = (path: string, body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'user-agent': BROWSER, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
+
+  /** Polls the stand-in's log until a notification matches (delivery is asynchronous). */
+  async function received(
+    matches: (n: ReceivedNotification) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<ReceivedNotification> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const response = await get('/_esales-stand-in/notifications');
+      expect(response.status).toBe(200);
+      const found = ((await response.json()) as ReceivedNotification[]).find(matches);
+      if (found && found.status !== null) return found;
+      if (Date.now() > deadline) throw new Error(`no matching notification within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  it('listens on loopback and sends to an embedded stand-in on loopback', () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(standInUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('redirects a known product, gives the visitor cookies and sends the click to Elevate', async () => {
+    const response = await get('/products/shirt_79709/redirect?variant=shirt_79709_blue_m');
+
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(
+      '/products/shirt_79709?variant=shirt_79709_blue_m',
+    );
+    const cookies = setCookies(response);
+    const sessionKey = valueOf(cookies.get('apptus.sessionKey'));
+    const customerKey = valueOf(cookies.get('apptus.customerKey'));
+    expect(sessionKey).toMatch(UUID);
+    expect(customerKey).toMatch(UUID);
+
+    const notification = await received((n) => n.body['customerKey'] === customerKey);
+    expect(notification).toMatchObject({
+      path: '/api/v1/notifications/non-esales-click',
+      status: 204,
+      body: {
+        market: 'UK',
+        customerKey,
+        sessionKey,
+        productKey: 'shirt_79709',
+        variantKey: 'shirt_79709_blue_m',
+      },
+    });
+    expect(notification.body).not.toHaveProperty('token');
+  });
+
+  it('answers 404 for an unknown product, sets no cookies and sends nothing', async () => {
+    const unknown = await get('/products/no-such-product/redirect');
+    expect(unknown.status).toBe(404);
+    expect(setCookies(unknown).size).toBe(0);
+
+    // Clicks are delivered in the order they were queued: once a later click has arrived, an
+    // earlier one would have too.
+    const later = await get('/products/mug_1001/redirect');
+    expect(later.status).toBe(302);
+    const customerKey = valueOf(setCookies(later).get('apptus.customerKey'));
+    await received((n) => n.body['customerKey'] === customerKey);
+    const all = (await (
+      await get('/_esales-stand-in/notifications')
+    ).json()) as ReceivedNotification[];
+    expect(all.filter((n) => n.body['productKey'] === 'no-such-product')).toEqual([]);
+  });
+
+  it('signs a visitor in, and Elevate accepts the signed-in clicks', async () => {
+    const visitorId = '3f1c9a52-7d0e-4b8a-9a51-2c6f0e8d4b17';
+    const signIn = await post('/sign-in', { visitorId });
+
+    expect(signIn.status).toBe(200);
+    const expectedKey = createHash('sha256').update(visitorId, 'utf8').digest('hex');
+    expect(await signIn.json()).toEqual({ customerKey: expectedKey });
+    const cookies = setCookies(signIn);
+    const customerKey = valueOf(cookies.get('apptus.customerKey'));
+    const token = valueOf(cookies.get('apptus.token'));
+    expect(customerKey).toBe(expectedKey);
+    expect(customerKey).toMatch(HEX_64);
+    expect(token).toMatch(HEX_64);
+
+    const sessionKey = 'b106299c-eac0-4f6f-96d2-93e57c255784';
+    const click = await get('/products/P_555452-0446_UK/redirect', {
+      cookie: `apptus.sessionKey=${sessionKey}; apptus.customerKey=${customerKey}; apptus.token=${token}`,
+    });
+    expect(click.status).toBe(302);
+    expect(setCookies(click).size).toBe(0);
+
+    const notification = await received((n) => n.body['customerKey'] === customerKey);
+    // 204: the stand-in verified the token with its private key, as Elevate would.
+    expect(notification).toMatchObject({
+      status: 204,
+      body: { customerKey, sessionKey, token, productKey: 'P_555452-0446_UK', variantKey: null },
+    });
+  });
+
+  it('refuses a sign-in without a visitor id', async () => {
+    const response = await post('/sign-in', { visitorId: '' });
+    expect(response.status).toBe(400);
+    expect(setCookies(response).size).toBe(0);
+  });
+
+  it('signs a visitor out by expiring the signed-in cookies', async () => {
+    const response = await post('/sign-out');
+
+    expect(response.status).toBe(204);
+    const cookies = setCookies(response);
+    expect([...cookies.keys()].sort()).toEqual(['apptus.customerKey', 'apptus.token']);
+    for (const cookie of cookies.values()) {
+      expect(valueOf(cookie)).toBe('');
+      expect(cookie).toMatch(/; Max-Age=0;/);
+    }
+  });
+
+  it('with a cluster configured, starts no stand-in and has no stand-in route', async () => {
+    // The entry `npm start` just compiled, run directly: a second `nest start` would recompile.
+    const withCluster = SampleProcess.start(
+      process.execPath,
+      ['--enable-source-maps', COMPILED_MAIN],
+      sampleEnv({ ESALES_CLUSTER_ID: 'w1234ABCD', ESALES_DEFAULT_MARKET: 'UK' }),
+    );
+    try {
+      const [, otherUrl] = await withCluster.waitFor(LISTENING, 20_000);
+      expect(withCluster.log).not.toMatch(STAND_IN_STARTED);
+      const response = await fetch(`${otherUrl}/_esales-stand-in/notifications`);
+      expect(response.status).toBe(404);
+    } finally {
+      await withCluster.stop();
+    }
+    expect(withCluster.isRunning()).toBe(false);
+  }, 30_000);
+
+  it('drains and closes on SIGTERM, leaving no process behind', async () => {
+    const running = sample;
+    if (!running) throw new Error('the sample did not start');
+    await running.stop();
+    expect(running.isRunning()).toBe(false);
+    expect(running.log).toMatch(/Closed the embedded Elevate stand-in after \d+ request\(s\)/);
+    expect(running.log).toMatch(/failed 0/);
+  }, 30_000);
+});
+
+describe('sample-app/.env.example', () => {
+  const example = readFileSync(new URL('../../sample-app/.env.example', import.meta.url), 'utf8');
+  const documented = [...example.matchAll(/^#? ?(ESALES_[A-Z0-9_]+)=(.*)$/gm)].map(
+    ([, name = '', value = '']) => [name, value.trim() || 'x'] as const,
+  );
+
+  it('names only variables nestjs-esales reads', () => {
+    expect(documented.length).toBeGreaterThan(20);
+    let problems: readonly string[] = [];
+    try {
+      esalesOptionsFromEnv(Object.fromEntries(documented));
+    } catch (error) {
+      if (!(error instanceof EsalesConfigError)) throw error;
+      problems = error.problems;
+    }
+    expect(problems.filter((p) => /not a variable|no market in/.test(p))).toEqual([]);
+  });
+
+  it('documents every variable nestjs-esales reads', () => {
+    for (const name of ESALES_ENV_VARIABLES) {
+      const pattern = name.replace('<M>', '[A-Z0-9_]+');
+      expect(example).toMatch(new RegExp(`^#? ?${pattern}=`, 'm'));
+    }
+  });
+});
