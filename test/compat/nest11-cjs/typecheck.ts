@@ -2,13 +2,30 @@
 // nestjs-esales tarball as seen by a CommonJS TypeScript consumer ("type": "commonjs", module and
 // moduleResolution nodenext, as in the Nest 11 starter) through the package's `exports` and `types`.
 // The @ts-expect-error lines fail the check if an entry point's types resolve to `any`.
-import { Injectable, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Injectable,
+  Module,
+  Param,
+  Post,
+  Redirect,
+  Res,
+  type DynamicModule,
+} from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import {
   EsalesConfigError,
   EsalesModule,
   EsalesNotificationService,
+  EsalesVisitorCookiesService,
+  TrackNonEsalesClick,
+  type CustomerKeyAuthentication,
+  type EsalesHttpRequest,
+  type EsalesStats,
   type NonEsalesClickNotification,
+  type TrackNonEsalesClickOptions,
 } from 'nestjs-esales';
 import { esalesConfig } from 'nestjs-esales/config';
 import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
@@ -23,12 +40,58 @@ export class ClickTracker {
   }
 }
 
+const TRACK: TrackNonEsalesClickOptions = {
+  productKey: 'productKey',
+  variantKey: { query: 'variant' },
+};
+
+/** A tracked redirect route; another with a function source and the market from the path. */
+@Controller('products')
+export class ProductsController {
+  @Get(':productKey/redirect')
+  @Redirect()
+  @TrackNonEsalesClick(TRACK)
+  redirect(@Param('productKey') productKey: string): { url: string } {
+    return { url: `/p/${encodeURIComponent(productKey)}` };
+  }
+
+  @Get(':productKey/go/:market')
+  @Redirect()
+  @TrackNonEsalesClick({
+    productKey: (request: EsalesHttpRequest) =>
+      (request.params as { productKey?: string }).productKey,
+    market: { param: 'market' },
+  })
+  go(@Param('productKey') productKey: string): { url: string } {
+    return { url: `/p/${productKey}` };
+  }
+}
+
+/** Sign-in and sign-out setting and clearing the signed-in Apptus cookies. */
+@Controller('account')
+export class AccountController {
+  constructor(private readonly visitorCookies: EsalesVisitorCookiesService) {}
+
+  @Post('sign-in')
+  @HttpCode(204)
+  signIn(@Res({ passthrough: true }) response: unknown): CustomerKeyAuthentication {
+    return this.visitorCookies.signIn(response, 'internal-user-42', 'UK');
+  }
+
+  @Post('sign-out')
+  @HttpCode(204)
+  signOut(@Res({ passthrough: true }) response: unknown): void {
+    this.visitorCookies.signOut(response);
+  }
+}
+
 @Module({
   imports: [
     ConfigModule.forRoot({ ignoreEnvFile: true }),
     EsalesModule.forRootAsync(esalesConfig.asProvider()),
   ],
   providers: [ClickTracker],
+  controllers: [ProductsController, AccountController],
 })
 export class AppModule {}
 
@@ -56,6 +119,13 @@ export async function firstRequestTo(
   }
 }
 
+/** Waits for queued clicks, then reads the counters. */
+export async function statsOnceIdle(service: EsalesNotificationService): Promise<EsalesStats> {
+  const idle: boolean = await service.flush(5_000);
+  if (!idle) throw new Error('the queue did not become idle');
+  return service.getStats();
+}
+
 export function configProblems(error: unknown): readonly string[] {
   return error instanceof EsalesConfigError ? error.problems : [];
 }
@@ -66,5 +136,9 @@ export const notAClick: NonEsalesClickNotification = { customerKey: 1, sessionKe
 export const notAModule: DynamicModule = EsalesModule.forRootAsync('Sweden');
 // @ts-expect-error asProvider() takes no arguments
 export const notAProvider = esalesConfig.asProvider('esales');
+// @ts-expect-error a value source is a parameter name, { param }, { query } or a function
+export const notATracking = TrackNonEsalesClick({ productKey: { header: 'x-product' } });
+// @ts-expect-error signIn() needs the visitor id
+export const notASignIn = (cookies: EsalesVisitorCookiesService) => cookies.signIn({});
 // @ts-expect-error ElevateStandIn is started with ElevateStandIn.start(), its constructor is private
 export const notAStandIn = new ElevateStandIn();

@@ -1,21 +1,33 @@
 // Compatibility check: the packed nestjs-esales tarball in a Nest 12 ESM app, compiled with its own tsc;
-// also `nestjs-esales/config` with @nestjs/config 12.
+// also `nestjs-esales/config` with @nestjs/config 12, and click tracking (`@TrackNonEsalesClick()`,
+// `EsalesVisitorCookiesService`) in a real HTTP app on @nestjs/platform-express 12.
 import 'reflect-metadata';
 import {
+  Controller,
+  Get,
+  HttpCode,
   Injectable,
   Module,
+  Param,
+  Post,
+  Redirect,
+  Res,
   type DynamicModule,
+  type INestApplication,
   type INestApplicationContext,
   type LoggerService,
 } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import {
+  CustomerKeyAuthentication,
   EsalesConfigError,
   EsalesError,
   EsalesModule,
   EsalesNotificationService,
   EsalesValidationError,
+  EsalesVisitorCookiesService,
+  TrackNonEsalesClick,
   type NonEsalesClickNotification,
 } from 'nestjs-esales';
 import { esalesConfig } from 'nestjs-esales/config';
@@ -24,6 +36,12 @@ import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
 const NAME = 'compat nest12-esm';
 const TIMEOUT_MS = 10_000;
 const ENDPOINT = '/api/v1/notifications/non-esales-click';
+const PRIVATE_KEY = 'compat-private-key';
+const VISITOR_ID = 'compat-visitor-42';
+// Click tracking skips bots (isbot), so the requests present themselves as a browser.
+const BROWSER_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let finished = false;
 const watchdog = setTimeout(() => {
@@ -62,6 +80,187 @@ class AppModule {
   }
 }
 
+/** A tracked redirect route: the click is queued once the redirect succeeded. */
+@Controller('products')
+class ProductsController {
+  @Get(':productKey/redirect')
+  @Redirect()
+  @TrackNonEsalesClick({ productKey: 'productKey', variantKey: { query: 'variant' } })
+  redirect(@Param('productKey') productKey: string): { url: string } {
+    return { url: `/p/${encodeURIComponent(productKey)}` };
+  }
+}
+
+/** Sign-in setting the signed-in Apptus cookies through the package's service. */
+@Controller('account')
+class AccountController {
+  constructor(private readonly visitorCookies: EsalesVisitorCookiesService) {}
+
+  @Post('sign-in')
+  @HttpCode(204)
+  signIn(@Res({ passthrough: true }) response: unknown): void {
+    this.visitorCookies.signIn(response, VISITOR_ID);
+  }
+}
+
+@Module({})
+class HttpAppModule {
+  static register(clusterUrl: string): DynamicModule {
+    return {
+      module: HttpAppModule,
+      imports: [
+        EsalesModule.forRoot({
+          clusterUrl,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+          privateKey: PRIVATE_KEY,
+        }),
+      ],
+      controllers: [ProductsController, AccountController],
+    };
+  }
+}
+
+interface Visit {
+  status: number;
+  location: string | null;
+  /** Set-Cookie lines. */
+  setCookies: string[];
+  /** Name to (raw) value of each Set-Cookie line. */
+  cookies: Map<string, string>;
+}
+
+async function visit(url: string, method = 'GET', cookie?: string): Promise<Visit> {
+  const response = await fetch(url, {
+    method,
+    redirect: 'manual',
+    headers: { 'user-agent': BROWSER_UA, ...(cookie ? { cookie } : {}) },
+  });
+  await response.arrayBuffer();
+  const setCookies = response.headers.getSetCookie();
+  const cookies = new Map<string, string>();
+  for (const line of setCookies) {
+    const pair = line.split(';')[0] ?? '';
+    const eq = pair.indexOf('=');
+    if (eq > 0) cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return {
+    status: response.status,
+    location: response.headers.get('location'),
+    setCookies,
+    cookies,
+  };
+}
+
+/** Click tracking over HTTP: a redirect route tracked with `@TrackNonEsalesClick()`, and sign-in. */
+async function checkClickTracking(standIn: ElevateStandIn): Promise<void> {
+  standIn.clear();
+  let httpApp: INestApplication | undefined;
+  try {
+    httpApp = await NestFactory.create(HttpAppModule.register(standIn.url), {
+      logger: ['error', 'warn'],
+      abortOnError: false,
+    });
+    await httpApp.listen(0, '127.0.0.1');
+    const base = await httpApp.getUrl();
+    check(base.startsWith('http://127.0.0.1:'), `app url is ${base}`);
+    const service = httpApp.get(EsalesNotificationService);
+
+    // An anonymous visitor without Apptus cookies: redirected at once, given fresh ids as cookies.
+    const click = await visit(`${base}/products/P-3/redirect?variant=V-3`);
+    check(click.status === 302, `tracked redirect answered ${click.status}, expected 302`);
+    check(click.location === '/p/P-3', `tracked redirect location is ${String(click.location)}`);
+    const customerKey = click.cookies.get('apptus.customerKey');
+    const sessionKey = click.cookies.get('apptus.sessionKey');
+    check(
+      customerKey !== undefined && UUID.test(customerKey),
+      `Set-Cookie has no apptus.customerKey UUID: ${JSON.stringify(click.setCookies)}`,
+    );
+    check(
+      sessionKey !== undefined && UUID.test(sessionKey),
+      `Set-Cookie has no apptus.sessionKey UUID: ${JSON.stringify(click.setCookies)}`,
+    );
+    check(await service.flush(5_000), 'flush() did not finish within 5 s');
+    check(
+      standIn.requests.length === 1,
+      `stand-in received ${standIn.requests.length} requests after the click, expected 1`,
+    );
+    const [clickRequest] = standIn.requests;
+    check(clickRequest, 'no click notification recorded');
+    check(clickRequest.path === ENDPOINT, `click notification path is ${clickRequest.path}`);
+    const clickBody = clickRequest.body as Record<string, unknown>;
+    const expectedClick = {
+      market: 'UK',
+      customerKey,
+      sessionKey,
+      productKey: 'P-3',
+      variantKey: 'V-3',
+    };
+    for (const [field, value] of Object.entries(expectedClick)) {
+      check(
+        clickBody[field] === value,
+        `click notification ${field} is ${JSON.stringify(clickBody[field])}, expected ${JSON.stringify(value)} (body ${clickRequest.rawBody})`,
+      );
+    }
+    check(
+      clickRequest.status === 204,
+      `stand-in answered the click ${String(clickRequest.status)}, expected 204`,
+    );
+
+    // Sign-in sets the signed-in customer key and token; the next click sends them, and Elevate
+    // (the stand-in, with the same private key) accepts the token.
+    const expected = new CustomerKeyAuthentication(PRIVATE_KEY, VISITOR_ID);
+    const signIn = await visit(`${base}/account/sign-in`, 'POST');
+    check(signIn.status === 204, `sign-in answered ${signIn.status}, expected 204`);
+    check(
+      signIn.cookies.get('apptus.customerKey') === expected.customerKey &&
+        signIn.cookies.get('apptus.token') === expected.token,
+      `sign-in Set-Cookie is ${JSON.stringify(signIn.setCookies)}, expected the signed-in customer key and token`,
+    );
+    const signedInClick = await visit(
+      `${base}/products/P-4/redirect`,
+      'GET',
+      `apptus.sessionKey=${sessionKey}; apptus.customerKey=${expected.customerKey}; apptus.token=${expected.token}`,
+    );
+    check(
+      signedInClick.status === 302,
+      `signed-in redirect answered ${signedInClick.status}, expected 302`,
+    );
+    check(
+      signedInClick.setCookies.length === 0,
+      `signed-in redirect set cookies: ${JSON.stringify(signedInClick.setCookies)}`,
+    );
+    check(await service.flush(5_000), 'flush() did not finish within 5 s');
+    const [, signedInRequest] = standIn.requests;
+    check(signedInRequest, `stand-in received ${standIn.requests.length} requests, expected 2`);
+    const signedInBody = signedInRequest.body as Record<string, unknown>;
+    const expectedSignedIn = {
+      customerKey: expected.customerKey,
+      sessionKey,
+      token: expected.token,
+      productKey: 'P-4',
+      variantKey: null,
+    };
+    for (const [field, value] of Object.entries(expectedSignedIn)) {
+      check(
+        signedInBody[field] === value,
+        `signed-in click ${field} is ${JSON.stringify(signedInBody[field])}, expected ${JSON.stringify(value)}`,
+      );
+    }
+    check(
+      signedInRequest.status === 204,
+      `stand-in answered the signed-in click ${String(signedInRequest.status)}, expected 204`,
+    );
+    const stats = service.getStats();
+    check(
+      stats.enqueued === 2 && stats.sent === 2 && stats.skipped === 0,
+      `stats are ${JSON.stringify(stats)}, expected 2 enqueued and sent, none skipped`,
+    );
+  } finally {
+    await httpApp?.close();
+  }
+}
+
 /** The same app configured through `nestjs-esales/config` and @nestjs/config from `ESALES_*` env. */
 @Module({
   imports: [
@@ -77,7 +276,7 @@ async function main(): Promise<void> {
   let app: INestApplicationContext | undefined;
   let configApp: INestApplicationContext | undefined;
   try {
-    standIn = await ElevateStandIn.start({ host: '127.0.0.1' });
+    standIn = await ElevateStandIn.start({ host: '127.0.0.1', privateKey: PRIVATE_KEY });
     check(standIn.url.startsWith('http://127.0.0.1:'), `stand-in url is ${standIn.url}`);
     app = await NestFactory.createApplicationContext(AppModule.register(standIn.url), {
       logger: ['error', 'warn'],
@@ -140,6 +339,8 @@ async function main(): Promise<void> {
       standIn.requests.length === 1,
       `stand-in received ${standIn.requests.length} requests, expected still 1`,
     );
+
+    await checkClickTracking(standIn);
 
     // nestjs-esales/config with @nestjs/config: options from the ESALES_* environment.
     standIn.clear();
