@@ -11,6 +11,7 @@ import { Reflector } from '@nestjs/core';
 import { isbot } from 'isbot';
 import type { Observable } from 'rxjs';
 import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
+import { describeError, isThenable } from '../common/app-code.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import { RateLimitedLog } from '../delivery/rate-limited-log.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
@@ -111,7 +112,10 @@ export class EsalesClickInterceptor implements NestInterceptor {
       // kept waiting.
       raw.once('finish', () => this.afterResponse(raw, prepared.notification));
     } catch (error) {
-      this.warnings.warn('click-response', () => `Could not track a click: ${describe(error)}`);
+      this.warnings.warn(
+        'click-response',
+        () => `Could not track a click: ${describeError(error)}`,
+      );
     }
     return next.handle();
   }
@@ -209,7 +213,7 @@ export class EsalesClickInterceptor implements NestInterceptor {
       return { notification: prepared, cookies };
     } catch (error) {
       this.notifications.recordSkip('invalid');
-      const reason = error instanceof ResolverError ? error.message : describe(error);
+      const reason = error instanceof ResolverError ? error.message : describeError(error);
       this.warnings.warn('click-resolver', () => `Skipped a click: ${reason}`);
       return undefined;
     }
@@ -221,7 +225,7 @@ export class EsalesClickInterceptor implements NestInterceptor {
       // Hand-off only: O(1), and the queue starts delivering on a later turn of the event loop.
       this.notifications.enqueuePrepared(notification);
     } catch (error) {
-      this.warnings.warn('click-enqueue', () => `Could not queue a click: ${describe(error)}`);
+      this.warnings.warn('click-enqueue', () => `Could not queue a click: ${describeError(error)}`);
     }
   }
 
@@ -275,7 +279,7 @@ function callResolver<T>(call: () => T): T {
   try {
     result = call();
   } catch (error) {
-    throw new ResolverError(`a click resolver threw: ${describe(error)}`);
+    throw new ResolverError(`a click resolver threw: ${describeError(error)}`);
   }
   if (isThenable(result)) {
     result.then(undefined, () => undefined);
@@ -284,11 +288,6 @@ function callResolver<T>(call: () => T): T {
   return result;
 }
 
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  (typeof value === 'object' || typeof value === 'function') &&
-  value !== null &&
-  typeof (value as { then?: unknown }).then === 'function';
-
 function headerOf(request: EsalesHttpRequest, name: string): string {
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(' ') : (value ?? '');
@@ -296,11 +295,3 @@ function headerOf(request: EsalesHttpRequest, name: string): string {
 
 /** Null, undefined and the empty string (`?market=`) mean "not given": fall back. */
 const isGiven = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
-
-/** An app error for a log line: one line, whatever the app put in its message. */
-const describe = (error: unknown): string =>
-  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f]+/g,
-    ' ',
-  );

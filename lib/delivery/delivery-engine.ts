@@ -9,6 +9,7 @@ import {
   type CircuitBreakerPolicy,
   type IBackoff,
 } from 'cockatiel';
+import { describeError, isThenable } from '../common/app-code.js';
 import type { EsalesDeliveryError, EsalesDeliveryErrorContext } from '../errors/esales.error.js';
 import {
   EsalesUndeliveredError,
@@ -508,19 +509,9 @@ export class DeliveryEngine {
       this.warnings.warn(`hook:${name}`, () => `${name} hook threw: ${describeError(error)}`);
     try {
       const result = call();
-      // Any thenable, not just `instanceof Promise`: a promise from another realm (a vm context,
-      // Jest's test environment) or a promise library would otherwise reject unhandled.
       if (isThenable(result)) result.then(undefined, report);
     } catch (error) {
       report(error);
     }
   }
 }
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  (typeof value === 'object' || typeof value === 'function') &&
-  value !== null &&
-  typeof (value as { then?: unknown }).then === 'function';
-
-const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
