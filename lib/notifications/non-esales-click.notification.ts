@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { NonEsalesClickNotificationDto } from '../dto/non-esales-click-notification.dto.js';
+import {
+  MAX_KEY_LENGTH,
+  MAX_MARKET_LENGTH,
+  MAX_PRODUCT_KEY_LENGTH,
+  NonEsalesClickNotificationDto,
+} from '../dto/non-esales-click-notification.dto.js';
 import type { EsalesValidationProblem } from '../errors/esales-validation.error.js';
 
 /** What the app passes to `EsalesNotificationService.sendNonEsalesClick`. */
@@ -49,6 +54,12 @@ function problemsOf(errors: readonly ValidationError[]): EsalesValidationProblem
 /**
  * Validates a notification against `NonEsalesClickNotificationDto` and serialises it with exactly the
  * documented fields, in the documented order. Pure apart from generating the `id`.
+ *
+ * Click tracking calls this on every tracked request, and class-transformer + class-validator cost
+ * about 19 µs a call, as much as a third of the POST itself. So plain string fields are checked
+ * first by `acceptedByDto`, a stricter copy of the DTO's rules (about 0.5 µs); whatever it does not
+ * accept — every invalid notification and a few odd valid ones — goes through the DTO, which stays
+ * the one source of the rules and of the error messages.
  */
 export function prepareNonEsalesClick(
   input: unknown,
@@ -57,6 +68,26 @@ export function prepareNonEsalesClick(
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ field: 'notification', messages: ['notification must be an object'] }];
   }
+  const fields = acceptedByDto(input as Record<string, unknown>, defaultMarket);
+  return fields ? serialise(fields) : prepareWithDto(input, defaultMarket);
+}
+
+/** The notification's fields once validated; `token` and `id` not yet canonical. */
+interface ValidFields {
+  market: string;
+  customerKey: string;
+  sessionKey: string;
+  id?: string | null | undefined;
+  token?: string | null | undefined;
+  productKey?: string | null | undefined;
+  variantKey?: string | null | undefined;
+}
+
+/** @internal The slow path: class-transformer + class-validator against the DTO. */
+export function prepareWithDto(
+  input: object,
+  defaultMarket: string,
+): PreparedNotification | EsalesValidationProblem[] {
   // `excludeExtraneousValues` copies only the DTO's own fields, so extra keys (`__proto__` included)
   // can neither reach Elevate nor confuse validation.
   const dto = plainToInstance(NonEsalesClickNotificationDto, input, {
@@ -65,27 +96,81 @@ export function prepareNonEsalesClick(
   if (dto.market === undefined) dto.market = defaultMarket;
   const errors = validateSync(dto, { forbidUnknownValues: true, stopAtFirstError: true });
   if (errors.length > 0) return problemsOf(errors);
+  return serialise(dto);
+}
 
-  const id = dto.id ?? randomUUID();
+/** C0 and C1 control characters: what `NO_CONTROL_CHARACTERS` (`\p{Cc}`) forbids. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const TOKEN = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * A non-empty string of at most `max` UTF-16 units without control characters. class-validator's
+ * `MaxLength` counts a surrogate pair as one character, so this never accepts what it would refuse.
+ */
+const isPlainString = (value: unknown, max: number): value is string =>
+  typeof value === 'string' &&
+  value.length > 0 &&
+  value.length <= max &&
+  !CONTROL_CHARACTER.test(value);
+
+/**
+ * @internal The fast path: the fields when they are plain strings (or absent where allowed) the
+ * DTO surely accepts; undefined for anything else, which the DTO then judges. Reads each field once,
+ * by name, as class-transformer does, so extra keys are ignored here too.
+ */
+export function acceptedByDto(
+  input: Record<string, unknown>,
+  defaultMarket: string,
+): ValidFields | undefined {
+  const {
+    market = defaultMarket,
+    customerKey,
+    sessionKey,
+    id,
+    token,
+    productKey,
+    variantKey,
+  } = input;
+  if (
+    !isPlainString(market, MAX_MARKET_LENGTH) ||
+    !isPlainString(customerKey, MAX_KEY_LENGTH) ||
+    !isPlainString(sessionKey, MAX_KEY_LENGTH) ||
+    !(isAbsent(id) || isPlainString(id, MAX_KEY_LENGTH)) ||
+    !(isAbsent(token) || (typeof token === 'string' && TOKEN.test(token))) ||
+    !(isAbsent(variantKey) || isPlainString(variantKey, MAX_PRODUCT_KEY_LENGTH)) ||
+    // The product key may be left out only when a variant key is given.
+    !(isAbsent(productKey)
+      ? !isAbsent(variantKey)
+      : isPlainString(productKey, MAX_PRODUCT_KEY_LENGTH))
+  ) {
+    return undefined;
+  }
+  // `null` as an id: the DTO's `IsOptional` lets it through and a UUID replaces it, as here.
+  return { market, customerKey, sessionKey, id, token, productKey, variantKey } as ValidFields;
+}
+
+function serialise(fields: ValidFields): PreparedNotification {
+  const id = fields.id ?? randomUUID();
   // Elevate's tokens are lowercase hex; the DTO accepts either case, the wire gets the canonical one.
-  const token = isAbsent(dto.token) ? undefined : dto.token.toLowerCase();
-  const productKey = dto.productKey ?? null;
-  const variantKey = dto.variantKey ?? null;
+  const token = isAbsent(fields.token) ? undefined : fields.token.toLowerCase();
+  const productKey = fields.productKey ?? null;
+  const variantKey = fields.variantKey ?? null;
   const body = JSON.stringify({
-    market: dto.market,
-    customerKey: dto.customerKey,
-    sessionKey: dto.sessionKey,
+    market: fields.market,
+    customerKey: fields.customerKey,
+    sessionKey: fields.sessionKey,
     id,
     token,
     productKey,
     variantKey,
   });
   return {
-    market: dto.market,
+    market: fields.market,
     id,
     body,
     token,
-    customerKey: dto.customerKey,
+    customerKey: fields.customerKey,
     productKey,
     variantKey,
   };

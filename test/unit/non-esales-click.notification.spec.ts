@@ -4,7 +4,9 @@ import { validateSync } from 'class-validator';
 import { NonEsalesClickNotificationDto } from '../../lib/dto/non-esales-click-notification.dto.js';
 import type { EsalesValidationProblem } from '../../lib/errors/esales-validation.error.js';
 import {
+  acceptedByDto,
   prepareNonEsalesClick,
+  prepareWithDto,
   type PreparedNotification,
 } from '../../lib/notifications/non-esales-click.notification.js';
 
@@ -177,5 +179,96 @@ describe('NonEsalesClickNotificationDto with class-validator directly (as Valida
     const [error] = validateSync(dto);
     expect(error?.property).toBe('productKey');
     expect(Object.values(error?.constraints ?? {})).toContain('Product key is missing.');
+  });
+});
+
+describe('the fast path agrees with the DTO', () => {
+  /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+  const random = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  /** Values around every rule: lengths at and past each limit, surrogate pairs, control characters. */
+  const lengths = (n: number) => ['x'.repeat(n), 'x'.repeat(n + 1), '😀'.repeat(n / 2 + 1)];
+  const common = [
+    undefined,
+    null,
+    '',
+    ' ',
+    'a',
+    'ok\u0085',
+    'tab\t',
+    'del\u007f',
+    'é',
+    42,
+    ['a'],
+    {},
+  ];
+  const pools: Record<string, unknown[]> = {
+    market: [...common, 'UK', ...lengths(100)],
+    customerKey: [...common, VISITOR.customerKey, ...lengths(256)],
+    sessionKey: [...common, VISITOR.sessionKey, ...lengths(256)],
+    id: [...common, 'n-1', ...lengths(256)],
+    token: [
+      ...common,
+      TOKEN,
+      TOKEN.toUpperCase(),
+      `${TOKEN}0`,
+      TOKEN.slice(1),
+      `${TOKEN.slice(1)}g`,
+    ],
+    productKey: [...common, 'p', ...lengths(512)],
+    variantKey: [...common, 'v', ...lengths(512)],
+  };
+  /** Mostly valid values, so combinations reach past the first field. */
+  const valid: Record<string, unknown> = {
+    ...VISITOR,
+    id: 'n-1',
+    token: TOKEN,
+    productKey: 'p',
+    variantKey: 'v',
+  };
+
+  it('accepts only what the DTO accepts, and serialises it the same way (5 000 seeded cases)', () => {
+    const next = random(20261128);
+    let fast = 0;
+    let dtoAccepted = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const input: Record<string, unknown> = {};
+      for (const [field, pool] of Object.entries(pools)) {
+        const value = next() < 0.6 ? valid[field] : pool[Math.floor(next() * pool.length)];
+        if (value !== undefined || next() < 0.5) input[field] = value;
+      }
+      const viaDto = prepareWithDto(input, 'DefaultMarket');
+      if (!Array.isArray(viaDto)) dtoAccepted++;
+      const fields = acceptedByDto(input, 'DefaultMarket');
+      if (!fields) continue;
+      fast++;
+      // On failure the report names the input the fast path let through and what the DTO said.
+      expect(Array.isArray(viaDto) ? { input, viaDto } : 'accepted by the DTO too').toBe(
+        'accepted by the DTO too',
+      );
+      const viaFast = prepareNonEsalesClick(input, 'DefaultMarket') as PreparedNotification;
+      // Ids are compared through the body: a generated one differs between the two paths.
+      const withoutId = (prepared: PreparedNotification) => ({
+        ...prepared,
+        id: undefined,
+        body: JSON.parse(prepared.body) as Record<string, unknown>,
+      });
+      const a = withoutId(viaFast);
+      const b = withoutId(viaDto as PreparedNotification);
+      if (typeof input['id'] !== 'string') a.body['id'] = b.body['id'];
+      expect(a).toEqual(b);
+    }
+    // The fast path is not vacuous: it takes most of what the DTO accepts.
+    expect(fast).toBeGreaterThan(dtoAccepted * 0.5);
+  });
+
+  it('takes a typical click, a variant-only click and a signed-in click', () => {
+    expect(acceptedByDto({ ...VISITOR, productKey: 'p', variantKey: null }, 'UK')).toBeDefined();
+    expect(acceptedByDto({ ...VISITOR, variantKey: 'v' }, 'UK')).toBeDefined();
+    expect(acceptedByDto({ ...VISITOR, token: TOKEN, productKey: 'p' }, 'UK')).toBeDefined();
   });
 });
