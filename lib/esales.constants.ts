@@ -1,3 +1,5 @@
+import type { EsalesTransportName } from './config/esales-options.interface.js';
+
 /** Logger context of everything this package logs. */
 export const ESALES_LOGGER_CONTEXT = 'Esales';
 
@@ -18,6 +20,10 @@ export const NOTIFICATION_PATHS = {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 export const MAX_REQUEST_TIMEOUT_MS = 600_000;
+
+/** The values of the `transport` option, the default first. */
+export const TRANSPORT_NAMES: readonly EsalesTransportName[] = Object.freeze(['undici', 'axios']);
+export const DEFAULT_TRANSPORT: EsalesTransportName = 'undici';
 
 /** How much of an error response body is kept for error messages. */
 export const BODY_EXCERPT_LENGTH = 512;

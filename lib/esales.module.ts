@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { CustomerKeyAuthenticationService } from './auth/customer-key-authentication.service.js';
 import { EsalesVisitorCookiesService } from './click-tracking/esales-visitor-cookies.service.js';
@@ -6,7 +5,6 @@ import { ESALES_RESOLVED_OPTIONS } from './esales.constants.js';
 import { EsalesConfigurableModuleClass } from './esales.module-definition.js';
 import { EsalesNotificationService } from './esales-notification.service.js';
 import { resolvedOptionsProvider, transportProvider } from './esales.providers.js';
-import { AxiosEsalesTransport } from './transport/axios.transport.js';
 
 /**
  * Sends Voyado Elevate 3 notifications from a Nest app. Register once with `EsalesModule.forRoot()`
@@ -15,11 +13,10 @@ import { AxiosEsalesTransport } from './transport/axios.transport.js';
  * `@TrackNonEsalesClick()` (in a module that imports this one, or with `isGlobal`).
  */
 @Module({
-  // A factory gives each app its own axios instance, untouched by the app's own HttpModule setup.
-  imports: [HttpModule.registerAsync({ useFactory: () => ({}) })],
+  // No HttpModule import: `transport: 'axios'` builds an HttpService of its own, and an app's
+  // `forRootAsync({ inject: [HttpService] })` must get the app's HttpService, not a module-private one.
   providers: [
     resolvedOptionsProvider,
-    AxiosEsalesTransport,
     transportProvider,
     EsalesNotificationService,
     CustomerKeyAuthenticationService,

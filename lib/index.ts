@@ -33,6 +33,7 @@ export type {
   EsalesModuleOptions,
   EsalesMarketOptions,
   EsalesOptionsFactory,
+  EsalesTransportName,
 } from './config/esales-options.interface.js';
 export { esalesOptionsFromEnv, ESALES_ENV_VARIABLES } from './config/esales-options-from-env.js';
 export type { EsalesEnv } from './config/esales-options-from-env.js';
@@ -76,3 +77,6 @@ export type {
   EsalesTransportRequest,
   EsalesTransportResponse,
 } from './transport/esales-transport.interface.js';
+export { EsalesTransportFailure } from './transport/esales-transport.interface.js';
+export { UndiciEsalesTransport } from './transport/undici.transport.js';
+export { AxiosEsalesTransport } from './transport/axios.transport.js';

@@ -1,3 +1,4 @@
+import { TRANSPORT_NAMES } from '../esales.constants.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
   ESALES_ENV_ORIGIN,
@@ -41,6 +42,7 @@ const ENV_OPTIONS = [
   'defaultMarket',
   'markets',
   'cookieDomain',
+  'transport',
   ...BOOLEAN_OPTIONS,
   ...INTEGER_OPTIONS,
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
@@ -62,10 +64,10 @@ export const ESALES_ENV_VARIABLES: readonly string[] = Object.freeze([
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
  *
  * Unset and blank variables are left out, so module defaults apply. Malformed values (a non-numeric
- * timeout, `ESALES_ENABLED=maybe`, a per-market variable for a market not in `ESALES_MARKETS`, an
- * `ESALES_*` name this package does not read) are
- * errors, never silent defaults: they are thrown together, with every other problem the environment
- * has, as one `EsalesConfigError`.
+ * timeout, `ESALES_ENABLED=maybe`, `ESALES_TRANSPORT=fetch`, a per-market variable for a market not
+ * in `ESALES_MARKETS`, an `ESALES_*` name this package does not read) are errors, never silent
+ * defaults: they are thrown together, with every other problem the environment has, as one
+ * `EsalesConfigError`.
  *
  * @param env the environment to read; defaults to `process.env`.
  * @throws EsalesConfigError naming every malformed variable.
@@ -143,6 +145,8 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
     const value = readInteger(env, envNameForOption(option), problems);
     if (value !== undefined) options[option] = value;
   }
+  const transport = readChoice(env, envNameForOption('transport'), TRANSPORT_NAMES, problems);
+  if (transport !== undefined) options.transport = transport;
 
   Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
   if (problems.length > 0) {
@@ -161,6 +165,20 @@ function readBoolean(env: EsalesEnv, name: string, problems: string[]): boolean 
   if (FALSE.has(value)) return false;
   problems.push(`${name}: must be true or false (also 1/0, yes/no, on/off); got "${raw}"`);
   return undefined;
+}
+
+/** One of `choices`, case-insensitively. */
+function readChoice<T extends string>(
+  env: EsalesEnv,
+  name: string,
+  choices: readonly T[],
+  problems: string[],
+): T | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = choices.find((choice) => choice === raw.toLowerCase());
+  if (value === undefined) problems.push(`${name}: must be ${choices.join(' or ')}; got "${raw}"`);
+  return value;
 }
 
 function readInteger(env: EsalesEnv, name: string, problems: string[]): number | undefined {

@@ -1,5 +1,9 @@
 import type { EsalesClickTrackingOptions } from '../click-tracking/click-tracking-options.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
+import type { EsalesTransport } from '../transport/esales-transport.interface.js';
+
+/** The HTTP clients `EsalesModuleOptions.transport` can choose. */
+export type EsalesTransportName = 'undici' | 'axios';
 
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
 export interface EsalesMarketOptions {
@@ -59,6 +63,23 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    * @default 2000
    */
   requestTimeoutMs?: number;
+  /**
+   * The HTTP client that carries notifications to Elevate.
+   *
+   * - `'undici'`: undici on a keep-alive pool of the module's own; the cheapest in client CPU per
+   *   notification.
+   * - `'axios'`: `@nestjs/axios`'s `HttpService` on the module's own axios instance. It costs about
+   *   5x the client CPU per POST.
+   * - an `EsalesTransport` object: your own, or `new AxiosEsalesTransport(httpService)` with the
+   *   `HttpService` of your own `HttpModule` registration, for apps that rely on its proxy settings
+   *   or interceptors (use `forRootAsync` and inject it). The service calls its `close()` once,
+   *   after the shutdown drain.
+   *
+   * The built-in ones send the same bytes, with the same `requestTimeoutMs` deadline, retries and
+   * errors.
+   * @default 'undici'
+   */
+  transport?: EsalesTransportName | EsalesTransport;
   /**
    * When false, nothing is sent: notifications are still validated, then resolve without I/O, and one
    * line is logged at boot. Useful for local development and tests.

@@ -10,13 +10,14 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
 import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
 import {
   MAX_MARKET_LENGTH,
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
-import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS, TRANSPORT_NAMES } from '../esales.constants.js';
 
 // Decorator sets used more than once. Decorators run bottom-up: each set lists the type check last.
 const wholeNumber = (min: number, max: number, unit: string): PropertyDecorator[] => [
@@ -59,6 +60,12 @@ export class EsalesCookieNamesSchema {
   token?: unknown;
 }
 
+/** A custom `EsalesTransport`: anything with a `send` method. */
+const isTransportObject = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { send?: unknown }).send === 'function';
+
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
 
@@ -99,6 +106,19 @@ export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
   @Min(1, { message: 'must be at least 1' })
   @IsInt({ message: 'must be a whole number of milliseconds' })
   requestTimeoutMs?: unknown;
+
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesTransport',
+    validator: {
+      validate: (value: unknown) =>
+        (TRANSPORT_NAMES as readonly unknown[]).includes(value) || isTransportObject(value),
+      defaultMessage: () =>
+        `must be ${TRANSPORT_NAMES.map((name) => `"${name}"`).join(' or ')}, ` +
+        'or an object with a send() method (an EsalesTransport)',
+    },
+  })
+  transport?: unknown;
 
   @optionalBoolean()
   enabled?: unknown;

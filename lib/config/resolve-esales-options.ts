@@ -13,12 +13,18 @@ import type { DeliverySettings, EsalesDeliveryHooks } from '../delivery/delivery
 import {
   clusterUrlForId,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_TRANSPORT,
   DELIVERY_DEFAULTS,
   NOTIFICATION_PATHS,
   WARN_INTERVAL_MS,
 } from '../esales.constants.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
-import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
+import type { EsalesTransport } from '../transport/esales-transport.interface.js';
+import type {
+  EsalesMarketOptions,
+  EsalesModuleOptions,
+  EsalesTransportName,
+} from './esales-options.interface.js';
 import {
   EsalesCookieNamesSchema,
   EsalesMarketOptionsSchema,
@@ -71,6 +77,8 @@ export class ResolvedEsalesOptions {
     readonly hooks: EsalesDeliveryHooks,
     /** @internal Click tracking's settings, defaults applied. */
     readonly clickTracking: ClickTrackingSettings,
+    /** The HTTP client that carries notifications: a built-in one's name, or the app's own. */
+    readonly transport: EsalesTransportName | EsalesTransport = DEFAULT_TRANSPORT,
   ) {
     this.#fallbackTarget = fallbackTarget;
     this.#fallbackPrivateKey = fallbackPrivateKey;
@@ -331,6 +339,7 @@ export function checkEsalesOptions(options: unknown): {
       delivery,
       hooks,
       clickTracking,
+      opts.transport ?? DEFAULT_TRANSPORT,
     ),
   };
 }

@@ -26,6 +26,7 @@ describe('esalesOptionsFromEnv', () => {
       ESALES_ENABLED: 'false',
       ESALES_REQUEST_TIMEOUT_MS: '1500',
       ESALES_ALLOW_INSECURE_CLUSTER_URL: 'yes',
+      ESALES_TRANSPORT: 'axios',
     });
     expect(Object.fromEntries(Object.entries(options))).toEqual({
       clusterUrl: 'https://w1234ABCD.api.esales.apptus.cloud',
@@ -34,6 +35,7 @@ describe('esalesOptionsFromEnv', () => {
       enabled: false,
       requestTimeoutMs: 1500,
       allowInsecureClusterUrl: true,
+      transport: 'axios',
     });
   });
 
@@ -91,13 +93,52 @@ describe('esalesOptionsFromEnv', () => {
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_CLUSTER_URL');
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_BREAKER_COOLDOWN_MS');
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_MARKET_<M>_PRIVATE_KEY');
-    expect(ESALES_ENV_VARIABLES).toHaveLength(23);
+    expect(ESALES_ENV_VARIABLES).toContain('ESALES_TRANSPORT');
+    expect(ESALES_ENV_VARIABLES).toHaveLength(24);
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const name of ESALES_ENV_VARIABLES) expect(readme).toContain(`\`${name}\``);
   });
 
   it('reads ESALES_CLUSTER_ID', () => {
     expect(esalesOptionsFromEnv({ ESALES_CLUSTER_ID: 'wBA03517B' }).clusterId).toBe('wBA03517B');
+  });
+
+  it.each([
+    ['undici', 'undici'],
+    ['axios', 'axios'],
+    [' Axios ', 'axios'],
+    ['UNDICI', 'undici'],
+  ])('reads ESALES_TRANSPORT=%p as %p', (value, transport) => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_ID: 'w1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_TRANSPORT: value,
+    });
+    expect(options.transport).toBe(transport);
+    expect(resolveEsalesOptions(options).transport).toBe(transport);
+  });
+
+  it('defaults to the undici transport when ESALES_TRANSPORT is unset or blank', () => {
+    for (const env of [{}, { ESALES_TRANSPORT: ' ' }]) {
+      const options = esalesOptionsFromEnv({
+        ESALES_CLUSTER_ID: 'w1',
+        ESALES_DEFAULT_MARKET: 'UK',
+        ...env,
+      });
+      expect(options).not.toHaveProperty('transport');
+      expect(resolveEsalesOptions(options).transport).toBe('undici');
+    }
+  });
+
+  it('names the allowed transports when ESALES_TRANSPORT is not one of them', () => {
+    const error = configError(() =>
+      esalesOptionsFromEnv({
+        ESALES_CLUSTER_ID: 'w1',
+        ESALES_DEFAULT_MARKET: 'UK',
+        ESALES_TRANSPORT: 'fetch',
+      }),
+    );
+    expect(error.problems).toEqual(['ESALES_TRANSPORT: must be undici or axios; got "fetch"']);
   });
 
   it('leaves unset and blank variables out, so module defaults apply', () => {
@@ -137,6 +178,8 @@ describe('esalesOptionsFromEnv', () => {
     ['ESALES_REQUEST_TIMEOUT_MS', '-5'],
     ['ESALES_MAX_QUEUE_SIZE', '10k'],
     ['ESALES_DELIVERY_TIMEOUT_MS', '15s'],
+    ['ESALES_TRANSPORT', 'fetch'],
+    ['ESALES_TRANSPORT', 'undici,axios'],
   ])('rejects %s=%s instead of defaulting', (name, value) => {
     const error = configError(() =>
       esalesOptionsFromEnv({ ESALES_CLUSTER_ID: 'w1', ESALES_DEFAULT_MARKET: 'UK', [name]: value }),

@@ -19,6 +19,7 @@ describe('resolveEsalesOptions', () => {
     const resolved = resolveEsalesOptions({ clusterId: 'w1234ABCD', defaultMarket: 'UK' });
     expect(resolved.enabled).toBe(true);
     expect(resolved.requestTimeoutMs).toBe(2000);
+    expect(resolved.transport).toBe('undici');
     expect(resolved.markets).toBeUndefined();
     expect(resolved.isAllowedMarket('Anything')).toBe(true);
     expect(resolved.target('Anything')).toEqual({
@@ -27,6 +28,40 @@ describe('resolveEsalesOptions', () => {
         'https://w1234ABCD.api.esales.apptus.cloud/api/v1/notifications/non-esales-click',
     });
   });
+
+  it.each(['undici', 'axios'] as const)('accepts transport %p', (transport) => {
+    expect(
+      resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK', transport }).transport,
+    ).toBe(transport);
+  });
+
+  it('defaults transport to undici when it is left out or null', () => {
+    const options = { clusterId: 'w1', defaultMarket: 'UK' };
+    expect(resolveEsalesOptions({ ...options, transport: undefined }).transport).toBe('undici');
+    expect(problemsOf({ ...options, transport: null, clusterId: 'w.bad' })).toEqual([
+      'clusterId: must contain only letters, digits and "-"',
+    ]);
+    expect(
+      resolveEsalesOptions({ ...options, transport: null } as unknown as EsalesModuleOptions)
+        .transport,
+    ).toBe('undici');
+  });
+
+  it('accepts an app-made transport object and hands it over as it is', () => {
+    const transport = { send: () => Promise.resolve({ status: 204, body: '' }) };
+    expect(
+      resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK', transport }).transport,
+    ).toBe(transport);
+  });
+
+  it.each(['fetch', 'Axios', '', 5, true, ['undici'], {}, { send: 'POST' }])(
+    'rejects transport %p',
+    (transport) => {
+      expect(problemsOf({ clusterId: 'w1', defaultMarket: 'UK', transport })).toEqual([
+        'transport: must be "undici" or "axios", or an object with a send() method (an EsalesTransport)',
+      ]);
+    },
+  );
 
   it('applies the delivery engine defaults the README documents', () => {
     const { delivery, hooks } = resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK' });

@@ -24,6 +24,20 @@ describe('retry rules', () => {
     },
   );
 
+  // undici reports system codes as they are (ECONNREFUSED, ECONNRESET, above) and a server closing
+  // the connection before the answer as its own UND_ERR_SOCKET ("other side closed").
+  it.each(['UND_ERR_SOCKET', 'UND_ERR_CLOSED'])('retries undici network error %s', (code) => {
+    expect(isRetryableNetworkCode(code)).toBe(true);
+  });
+
+  // A destroyed (closed) transport or a malformed request would fail the same way again.
+  it.each(['UND_ERR_DESTROYED', 'UND_ERR_INVALID_ARG', 'ERR_INVALID_URL'])(
+    'does not retry undici error %s, which a retry would not fix',
+    (code) => {
+      expect(isRetryableNetworkCode(code)).toBe(false);
+    },
+  );
+
   it.each(['ERR_UNKNOWN', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO'])(
     'does not retry %s, which a retry would not fix',
     (code) => {
