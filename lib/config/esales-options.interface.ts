@@ -119,7 +119,9 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
   retryMaxDelayMs?: number;
   /**
    * Total time a notification may take, in milliseconds, from being queued to its last attempt
-   * (queueing, waiting on the circuit breaker and retries included). Past it, it counts as expired.
+   * (queueing, waiting on the circuit breaker and retries included). An attempt only starts with at
+   * least `requestTimeoutMs` of it left (half of it, if that is shorter); otherwise the notification
+   * counts as expired.
    * @default 15000
    */
   deliveryTimeoutMs?: number;

@@ -143,6 +143,15 @@ export class DeliveryEngine {
     headRequest: 0,
   };
 
+  /**
+   * The least budget an attempt starts with: `requestTimeoutMs`, or half the budget when that is
+   * shorter. With less left, a notification counts as expired instead. An attempt its own deadline
+   * would cut short could only time out on the notification's account, yet count against Elevate in
+   * the breaker; and after an outage, sending the oldest notifications just before they expire
+   * would hold up the fresh ones without end.
+   */
+  private readonly fullAttemptMs: number;
+
   constructor(
     private readonly settings: DeliverySettings,
     private readonly transport: EsalesTransport,
@@ -150,6 +159,7 @@ export class DeliveryEngine {
     private readonly hooks: EsalesDeliveryHooks = {},
   ) {
     this.warnings = new RateLimitedLog(logger, settings.warnIntervalMs);
+    this.fullAttemptMs = Math.min(settings.requestTimeoutMs, settings.deliveryTimeoutMs / 2);
     this.backoff = new ExponentialBackoff({
       initialDelay: settings.retryBaseDelayMs,
       maxDelay: settings.retryMaxDelayMs,
@@ -299,7 +309,7 @@ export class DeliveryEngine {
 
   /** Starts deliveries while there is room and the breaker lets them through. */
   private pump(): void {
-    this.expireQueued();
+    this.expireQueued(this.fullAttemptMs);
     while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) {
       if (!this.mayStart()) {
         this.scheduleWake();
@@ -319,9 +329,12 @@ export class DeliveryEngine {
     return now() >= this.breakerOpenedAt + this.settings.breakerCooldownMs;
   }
 
-  /** Counts queued notifications whose budget ran out. All share one budget, so they expire in order. */
-  private expireQueued(): void {
-    const at = now();
+  /**
+   * Counts queued notifications whose budget ran out (or has less than `marginMs` left). All share
+   * one budget, so they expire in order.
+   */
+  private expireQueued(marginMs = 0): void {
+    const at = now() + marginMs;
     for (let head = this.queue.peek(); head && head.deadline <= at; head = this.queue.peek()) {
       this.queue.shift();
       this.finish(head, 'expired');
@@ -360,7 +373,7 @@ export class DeliveryEngine {
     for (;;) {
       if (job.settled) return;
       const remaining = job.deadline - now();
-      if (remaining <= 0) return this.finish(job, 'expired');
+      if (remaining < this.fullAttemptMs) return this.finish(job, 'expired');
       const timeoutMs = Math.max(
         1,
         Math.floor(Math.min(this.settings.requestTimeoutMs, remaining)),
@@ -374,6 +387,7 @@ export class DeliveryEngine {
           await this.waitForBreaker(job);
           continue;
         }
+
         if (!(error instanceof RetryableFailure)) throw error;
         const { failure } = error;
         job.lastError = failure.error;
@@ -385,7 +399,7 @@ export class DeliveryEngine {
         if (failure.retryAfterMs !== undefined) {
           delay = Math.max(delay, Math.min(failure.retryAfterMs, this.settings.retryMaxDelayMs));
         }
-        if (now() + delay >= job.deadline) return this.finish(job, 'expired');
+        if (now() + delay > job.deadline - this.fullAttemptMs) return this.finish(job, 'expired');
         await this.sleep(delay, this.sleepers);
         continue;
       }

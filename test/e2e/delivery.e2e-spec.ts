@@ -296,6 +296,49 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
       }
     });
 
+    it('resumes after an outage while clicks keep coming: what ran out of budget expires, it does not re-open the breaker', async () => {
+      const { standIn, service } = await rig({
+        concurrency: 4,
+        breakerThreshold: 3,
+        breakerCooldownMs: 200,
+        requestTimeoutMs: 300,
+        deliveryTimeoutMs: 600,
+        retryMaxDelayMs: 100,
+      });
+      const port = Number(new URL(standIn.url).port);
+      await standIn.close();
+      let n = 0;
+      // About 1 000 clicks a second, before, during and after the outage.
+      const feeder = setInterval(() => {
+        for (let i = 0; i < 5; i++) service.enqueueNonEsalesClick(click(n++));
+      }, 5);
+      const states: EsalesBreakerState[] = [];
+      let watch: NodeJS.Timeout | undefined;
+      try {
+        await until('the breaker to open', () => service.getStats().breaker === 'open');
+        // Long enough for the queue to hold notifications of every age up to their budget.
+        await sleep(800);
+        const back = await ElevateStandIn.start({ port });
+        closers.push(() => back.close());
+        await until('the breaker to close', () => service.getStats().breaker === 'closed', 3_000);
+        const sentAtClose = service.getStats().sent;
+        watch = setInterval(() => states.push(service.getStats().breaker), 2);
+        // A whole budget later, every notification queued during the outage has had its outcome.
+        await sleep(700);
+        // The oldest ones ran out of budget on their way out: counted as expired, and not held
+        // against Elevate, so the breaker stayed closed and the new clicks went through.
+        expect(states).not.toContain('open');
+        expect(service.getStats().sent - sentAtClose).toBeGreaterThan(300);
+      } finally {
+        clearInterval(feeder);
+        clearInterval(watch);
+      }
+      expect(await service.flush(5_000)).toBe(true);
+      const stats = service.getStats();
+      expect(stats.expired).toBeGreaterThan(0);
+      expectInvariant(stats);
+    });
+
     it('waits as long as Retry-After asks (429, Retry-After: 1), then delivers', async () => {
       const { standIn, service } = await rig({ retryMaxDelayMs: 2_000, deliveryTimeoutMs: 5_000 });
       let count = 0;
