@@ -52,6 +52,9 @@ export interface EsalesResolvedVisitor extends EsalesVisitor {
   assigned: { sessionKey?: string; customerKey?: string };
 }
 
+/** How many user agents' bot verdicts an interceptor remembers. */
+const MAX_REMEMBERED_USER_AGENTS = 1_000;
+
 /** Thrown by a value source or resolver: the app's code failed, the click is skipped. */
 class ResolverError extends Error {}
 
@@ -75,6 +78,7 @@ class ResolverError extends Error {}
 export class EsalesClickInterceptor implements NestInterceptor {
   protected readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
   private readonly warnings: RateLimitedLog;
+  private readonly botVerdicts = new Map<string, boolean>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -175,7 +179,7 @@ export class EsalesClickInterceptor implements NestInterceptor {
       const settings = this.options.clickTracking;
       const userAgent = headerOf(request, 'user-agent');
       // No user agent at all is a script, not a browser.
-      if (settings.ignoreBots && (!userAgent || isbot(userAgent))) {
+      if (settings.ignoreBots && (!userAgent || this.isBot(userAgent))) {
         this.notifications.recordSkip('bot');
         // Easy to trip over by hand: curl's and Node's default user agents count as bots.
         this.logger.debug('Skipped a click from a bot (ignoreBots)');
@@ -229,6 +233,20 @@ export class EsalesClickInterceptor implements NestInterceptor {
     }
   }
 
+  /**
+   * `isbot`, remembered per user agent: its pattern list is one large regular expression, and a
+   * site's visitors share a limited set of user agents. Bounded: cleared when full.
+   */
+  private isBot(userAgent: string): boolean {
+    let bot = this.botVerdicts.get(userAgent);
+    if (bot === undefined) {
+      bot = isbot(userAgent);
+      if (this.botVerdicts.size >= MAX_REMEMBERED_USER_AGENTS) this.botVerdicts.clear();
+      this.botVerdicts.set(userAgent, bot);
+    }
+    return bot;
+  }
+
   private tokenVerifies(market: string, customerKey: string, token: string | null): boolean {
     const privateKey = this.options.privateKey(market);
     // Without a private key there is nothing to check against; Elevate decides.
@@ -237,6 +255,8 @@ export class EsalesClickInterceptor implements NestInterceptor {
   }
 
   private visitorCookies(request: EsalesHttpRequest, visitor: EsalesResolvedVisitor): string[] {
+    // The common case, a returning visitor: nothing to set (and Express's `protocol` getter unread).
+    if (!visitor.assigned.sessionKey && !visitor.assigned.customerKey) return [];
     const { cookieNames, cookieDomain } = this.options.clickTracking;
     const attributes = {
       secure: isSecureRequest(request),
