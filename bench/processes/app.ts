@@ -1,0 +1,168 @@
+import {
+  Controller,
+  Get,
+  Module,
+  Param,
+  Redirect,
+  Res,
+  type INestApplication,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import axios from 'axios';
+import { Agent, request } from 'undici';
+import { EsalesModule, EsalesNotificationService, TrackNonEsalesClick } from '../../lib/index.js';
+import { serveCommands } from '../ipc.js';
+
+/*
+ * The app under test, alone in its process so `process.cpuUsage()` is its CPU and nothing else's.
+ * Three routes answer the same 302:
+ * - `/untracked/:productKey/redirect`: a bare Nest redirect, the baseline;
+ * - `/tracked/:productKey/redirect`: the same with `@TrackNonEsalesClick`;
+ * - `/naive/:productKey/redirect`: what users write by hand without the package, a handler that
+ *   awaits `axios.post` to the cluster before redirecting (P2's contrast);
+ * - `/raw-post/:productKey/redirect`: the untracked redirect plus the cheapest possible outbound
+ *   POST, a raw `undici.request` of a ready-made body fired when the response has gone out, as the
+ *   interceptor does. Its CPU above the untracked route's is P3's yardstick: one POST at the same
+ *   arrival rate, in the same process, with the same wake-ups.
+ */
+
+export interface AppUnderTestOptions {
+  platform: 'express' | 'fastify';
+  transport: 'undici' | 'axios';
+  clusterUrl: string;
+  /** Only the smoke run shortens it, so its outage recovers within seconds. */
+  breakerCooldownMs?: number;
+}
+
+export interface AppUsage {
+  /** `process.cpuUsage()` (user + system), in microseconds. */
+  cpuMicros: number;
+  rss: number;
+  heapUsed: number;
+  stats: ReturnType<EsalesNotificationService['getStats']>;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as AppUnderTestOptions;
+const naiveUrl = `${options.clusterUrl}/api/v1/notifications/non-esales-click`;
+const target = (productKey: string) => ({ url: `/products/${encodeURIComponent(productKey)}` });
+
+const rawAgent = new Agent();
+const rawBody = JSON.stringify({
+  market: 'UK',
+  customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+  sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
+  id: 'a7f3c1de-55c4-4b8e-9d0e-3f1f2b6c9e10',
+  productKey: 'p',
+  variantKey: null,
+});
+let rawPending = 0;
+let rawIdle: (() => void)[] = [];
+function rawPost(): void {
+  rawPending++;
+  const done = () => {
+    if (--rawPending > 0) return;
+    for (const idle of rawIdle) idle();
+    rawIdle = [];
+  };
+  request(naiveUrl, {
+    method: 'POST',
+    body: rawBody,
+    headers: { 'content-type': 'application/json' },
+    dispatcher: rawAgent,
+  }).then((response) => response.body.dump().then(done, done), done);
+}
+const rawSettled = () =>
+  rawPending === 0 ? Promise.resolve() : new Promise<void>((resolve) => rawIdle.push(resolve));
+
+@Controller()
+class RedirectController {
+  @Get('untracked/:productKey/redirect')
+  @Redirect()
+  untracked(@Param('productKey') productKey: string) {
+    return target(productKey);
+  }
+
+  @Get('tracked/:productKey/redirect')
+  @Redirect()
+  @TrackNonEsalesClick({ productKey: 'productKey' })
+  tracked(@Param('productKey') productKey: string) {
+    return target(productKey);
+  }
+
+  @Get('raw-post/:productKey/redirect')
+  @Redirect()
+  rawPost(
+    @Param('productKey') productKey: string,
+    @Res({ passthrough: true }) response: { raw?: NodeJS.EventEmitter } & NodeJS.EventEmitter,
+  ) {
+    (response.raw ?? response).once('finish', rawPost);
+    return target(productKey);
+  }
+
+  @Get('naive/:productKey/redirect')
+  @Redirect()
+  async naive(@Param('productKey') productKey: string) {
+    await axios.post(naiveUrl, {
+      market: 'UK',
+      customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+      sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
+      id: crypto.randomUUID(),
+      productKey,
+      variantKey: null,
+    });
+    return target(productKey);
+  }
+}
+
+@Module({
+  imports: [
+    EsalesModule.forRoot({
+      clusterUrl: options.clusterUrl,
+      allowInsecureClusterUrl: true,
+      defaultMarket: 'UK',
+      transport: options.transport,
+      ...(options.breakerCooldownMs ? { breakerCooldownMs: options.breakerCooldownMs } : {}),
+    }),
+  ],
+  controllers: [RedirectController],
+})
+class BenchAppModule {}
+
+const logger = ['error', 'warn'] as const;
+const app: INestApplication =
+  options.platform === 'fastify'
+    ? await NestFactory.create(BenchAppModule, new FastifyAdapter(), { logger: [...logger] })
+    : await NestFactory.create(BenchAppModule, { logger: [...logger] });
+await app.listen(0, '127.0.0.1');
+const notifications = app.get(EsalesNotificationService);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+serveCommands(
+  {
+    /** CPU so far, memory (after a full GC when asked and `--expose-gc` is on) and the queue's stats. */
+    usage: (args): AppUsage => {
+      if ((args as { gc?: boolean } | undefined)?.gc) gc?.();
+      const cpu = process.cpuUsage();
+      const memory = process.memoryUsage();
+      return {
+        cpuMicros: cpu.user + cpu.system,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        stats: notifications.getStats(),
+      };
+    },
+    /** Waits for the queue (and the raw route's POSTs) to settle. */
+    flush: async (timeoutMs) => {
+      const drained = await notifications.flush(Number(timeoutMs ?? 60_000));
+      await rawSettled();
+      return drained;
+    },
+    close: async () => {
+      await Promise.all([app.close(), rawAgent.close()]);
+      setImmediate(() => process.exit(0));
+    },
+  },
+  { url: await app.getUrl() },
+);

@@ -1,0 +1,359 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+/*
+ * The bench's results as one table: printed, and written into BENCHMARKS.md between two markers so
+ * the hand-written analysis around them survives a new run.
+ */
+
+export interface LatencySummary {
+  /** Requests sent. */
+  n: number;
+  /** Requests that failed or had another status than the route's. */
+  errors: number;
+  /** Milliseconds. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** App-process CPU (user + system) per request, in microseconds; deliveries included when settled. */
+  cpuMicrosPerRequest: number;
+}
+
+export interface P5Sample {
+  /** Seconds since the load started. */
+  t: number;
+  phase: 'before' | 'outage' | 'after';
+  rss: number;
+  heapUsed: number;
+  queued: number;
+  inFlight: number;
+  sent: number;
+  dropped: number;
+  expired: number;
+  failed: number;
+  breaker: string;
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    mode: string;
+    command: string;
+    node: string;
+    os: string;
+    cpuModel: string;
+    cores: number;
+    memoryGiB: number;
+    pinned: boolean;
+    loadAverageAtStart: number;
+    durationSeconds: number;
+  };
+  p1: {
+    platform: string;
+    transport: string;
+    rate: number;
+    off: LatencySummary;
+    on: LatencySummary;
+    /** The untracked route plus a raw undici POST (P3's yardstick), at P3's rate only. */
+    raw?: LatencySummary;
+    p50Diff: number;
+    p99Diff: number;
+    /** Largest minus smallest p99 of the untracked rounds: how much p99 moves by noise alone. */
+    untrackedP99Spread: number | undefined;
+  }[];
+  p2: {
+    platform: string;
+    transport: string;
+    rate: number;
+    delayMs: number;
+    off: LatencySummary;
+    on: LatencySummary;
+    p99Diff: number;
+    naive: LatencySummary;
+  }[];
+  saturation: {
+    platform: string;
+    transport: string;
+    offPerSecond: number;
+    onPerSecond: number;
+    errors: number;
+    dropped: number;
+  }[];
+  p4: {
+    transport: string;
+    count: number;
+    concurrency: number;
+    service: { wallMs: number; cpuMicrosPerNotification: number };
+    raw: { wallMs: number; cpuMicrosPerNotification: number };
+    wallRatio: number;
+    cpuRatio: number;
+  }[];
+  p5:
+    | {
+        rate: number;
+        outageMs: number;
+        maxQueueSize: number;
+        clicks: number;
+        redirectErrors: number;
+        drained: boolean;
+        samples: P5Sample[];
+      }
+    | undefined;
+  p6:
+    | {
+        count: number;
+        tokensPerSecond: number;
+        rawPerSecond: number;
+        ratio: number;
+        signPerSecond: number;
+        rawHmacPerSecond: number;
+        signRatio: number;
+      }
+    | undefined;
+}
+
+interface Row {
+  id: string;
+  setup: string;
+  measured: string;
+  goal: string;
+  verdict: string;
+}
+
+const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
+const END = '<!-- bench:end -->';
+
+const n = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const signed = (value: number, digits = 2) =>
+  Number.isFinite(value) ? `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}` : 'n/a';
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : 'missed');
+const errorsOf = (...summaries: LatencySummary[]) => {
+  const errors = summaries.reduce((sum, s) => sum + s.errors, 0);
+  return errors ? ` (${errors} errors)` : '';
+};
+
+/** What P5's samples say: memory at the key moments, and whether delivery resumed. */
+export function summariseOutage(p5: NonNullable<BenchResults['p5']>) {
+  const samples = p5.samples;
+  const before = samples.filter((s) => s.phase === 'before').at(-1) ?? samples[0]!;
+  const outage = samples.filter((s) => s.phase === 'outage');
+  const outageEnd = outage.at(-1) ?? before;
+  // The queue stops growing once it is full (new clicks dropped) or once the oldest notifications
+  // expire as fast as new ones arrive (deliveryTimeoutMs): whichever comes first.
+  const full =
+    outage.find(
+      (s) =>
+        s.dropped > before.dropped || s.queued >= p5.maxQueueSize || s.expired > before.expired,
+    ) ?? outageEnd;
+  const after = samples.at(-1)!;
+  const resumed = samples.find((s) => s.phase === 'after' && s.sent > outageEnd.sent);
+  const maxQueued = Math.max(...samples.map((s) => s.queued));
+  const heapGrowthAfterFull = outageEnd.heapUsed - full.heapUsed;
+  // "Flat": what is retained after a full GC grows by at most 1 MiB or 5 % once the queue stopped growing.
+  const flat =
+    full !== outageEnd ? heapGrowthAfterFull <= Math.max(2 ** 20, 0.05 * full.heapUsed) : undefined;
+  return {
+    before,
+    full,
+    /** The queue stopped growing before the outage ended. */
+    plateaued: full !== outageEnd,
+    outageEnd,
+    after,
+    maxQueued,
+    heapGrowthAfterFull,
+    flat,
+    dropped: after.dropped - before.dropped,
+    expired: after.expired - before.expired,
+    failed: after.failed - before.failed,
+    deliveredAfter: after.sent - outageEnd.sent,
+    resumedAfterSeconds: resumed ? resumed.t - outageEnd.t : undefined,
+  };
+}
+
+function rows(results: BenchResults): Row[] {
+  const out: Row[] = [];
+  for (const r of results.p1) {
+    const noise =
+      r.untrackedP99Spread === undefined
+        ? ''
+        : ` [untracked p99 moved ${n(r.untrackedP99Spread)} ms between rounds]`;
+    out.push({
+      id: 'P1',
+      setup: `${r.platform}, ${r.transport}, ${r.rate} req/s`,
+      measured:
+        `p50 ${n(r.off.p50)} → ${n(r.on.p50)} ms (${signed(r.p50Diff)}); ` +
+        `p99 ${n(r.off.p99)} → ${n(r.on.p99)} ms (${signed(r.p99Diff)})${noise}${errorsOf(r.off, r.on)}`,
+      goal: r.rate === 500 ? 'p99 Δ ≤ 1 ms' : '',
+      verdict: verdict(r.rate === 500 ? r.p99Diff <= 1 : undefined),
+    });
+  }
+  for (const r of results.p2) {
+    out.push({
+      id: 'P2',
+      setup: `${r.platform}, cluster answers after ${r.delayMs} ms, ${r.rate} req/s`,
+      measured:
+        `p99 ${n(r.off.p99)} → ${n(r.on.p99)} ms (${signed(r.p99Diff)}); ` +
+        `naive awaiting handler: p50 ${n(r.naive.p50, 1)}, p99 ${n(r.naive.p99, 1)} ms${errorsOf(r.off, r.on)}`,
+      goal: 'p99 Δ ≤ 2 ms',
+      verdict: verdict(r.p99Diff <= 2),
+    });
+  }
+  for (const r of results.p1) {
+    if (!r.raw) continue;
+    const added = r.on.cpuMicrosPerRequest - r.off.cpuMicrosPerRequest;
+    const rawPost = r.raw.cpuMicrosPerRequest - r.off.cpuMicrosPerRequest;
+    const ratio = added / rawPost;
+    out.push({
+      id: 'P3',
+      setup: `${r.platform}, ${r.transport}, CPU at ${r.rate} req/s`,
+      measured:
+        `untracked ${n(r.off.cpuMicrosPerRequest, 1)}, tracked ${n(r.on.cpuMicrosPerRequest, 1)} µs/redirect: ` +
+        `${signed(added, 1)} µs = ${n(ratio)} × a raw undici POST (${signed(rawPost, 1)} µs)`,
+      goal: '≤ 1.5',
+      verdict: verdict(ratio <= 1.5),
+    });
+  }
+  for (const s of results.saturation) {
+    // The bound uses the CPU figures of the same app's highest-rate rounds.
+    const cpu = results.p1.find(
+      (r) => r.platform === s.platform && r.transport === s.transport && r.raw,
+    );
+    const rawPost = cpu?.raw
+      ? cpu.raw.cpuMicrosPerRequest - cpu.off.cpuMicrosPerRequest
+      : Number.NaN;
+    const bound = cpu ? 1 / (1 + rawPost / cpu.off.cpuMicrosPerRequest) : Number.NaN;
+    const ratio = s.onPerSecond / s.offPerSecond;
+    out.push({
+      id: 'P3',
+      setup: `${s.platform}, ${s.transport}, saturated (autocannon, 32 connections)`,
+      measured:
+        `${n(s.offPerSecond, 0)} → ${n(s.onPerSecond, 0)} req/s = ${n(ratio)}; ` +
+        `bound ${n(bound)}; ${n((100 * ratio) / bound, 0)} % of bound` +
+        (s.dropped ? `; ${s.dropped} notifications dropped (queue full)` : '') +
+        (s.errors ? `; ${s.errors} errors` : ''),
+      goal: '≥ 90 % of bound',
+      // Dropped notifications cost nothing, so the ratio would flatter: no verdict then.
+      verdict: s.dropped ? 'not comparable' : verdict(ratio / bound >= 0.9),
+    });
+  }
+  for (const r of results.p4) {
+    out.push({
+      id: 'P4',
+      setup: `${r.transport}: ${r.count} notifications, concurrency ${r.concurrency}`,
+      measured:
+        `wall ${n(r.service.wallMs, 0)} vs raw ${n(r.raw.wallMs, 0)} ms = ${n(r.wallRatio)}; ` +
+        `CPU ${n(r.service.cpuMicrosPerNotification, 1)} vs ${n(r.raw.cpuMicrosPerNotification, 1)} µs = ${n(r.cpuRatio)}`,
+      goal: 'CPU ratio ≤ 1.5',
+      verdict: verdict(r.cpuRatio <= 1.5),
+    });
+  }
+  if (results.p5) {
+    const o = summariseOutage(results.p5);
+    out.push({
+      id: 'P5',
+      setup: `express, ${results.p5.rate} clicks/s, cluster refusing connections for ${results.p5.outageMs / 1000} s`,
+      measured:
+        `heap ${mib(o.before.heapUsed)} before, ` +
+        (o.plateaued
+          ? `${mib(o.full.heapUsed)} once the queue stopped growing (about ${n(o.full.t - o.before.t, 0)} s into the outage), ` +
+            `${mib(o.outageEnd.heapUsed)} at the outage's end (${signed(o.heapGrowthAfterFull / 2 ** 20, 1)} MiB), `
+          : `${mib(o.outageEnd.heapUsed)} at the outage's end, `) +
+        `${mib(o.after.heapUsed)} after; RSS ${mib(o.before.rss)} → ${mib(o.outageEnd.rss)} → ${mib(o.after.rss)}; ` +
+        `queue max ${o.maxQueued} of ${results.p5.maxQueueSize}; dropped ${o.dropped}, expired ${o.expired}` +
+        (o.failed ? `, failed ${o.failed}` : '') +
+        `; delivery resumed ${o.resumedAfterSeconds === undefined ? 'never' : `${n(o.resumedAfterSeconds, 1)} s after`} ` +
+        `(${o.deliveredAfter} delivered after)` +
+        (results.p5.redirectErrors ? `; ${results.p5.redirectErrors} redirect errors` : ''),
+      goal: 'flat once the queue is full',
+      verdict: o.plateaued
+        ? verdict(o.flat === true && o.resumedAfterSeconds !== undefined)
+        : 'queue never stopped growing',
+    });
+  }
+  if (results.p6) {
+    const p6 = results.p6;
+    out.push({
+      id: 'P6',
+      setup: '`new CustomerKeyAuthentication()` vs raw `createHash` + `createHmac`',
+      measured: `${n(p6.tokensPerSecond, 0)} vs ${n(p6.rawPerSecond, 0)} tokens/s = ${n(p6.ratio)}`,
+      goal: '≥ 0.9',
+      verdict: verdict(p6.ratio >= 0.9),
+    });
+    out.push({
+      id: 'P6',
+      setup: '`MessageAuthentication.sign()` vs raw `createHmac`',
+      measured: `${n(p6.signPerSecond, 0)} vs ${n(p6.rawHmacPerSecond, 0)} signatures/s = ${n(p6.signRatio)}`,
+      goal: '≥ 0.9',
+      verdict: verdict(p6.signRatio >= 0.9),
+    });
+  }
+  return out;
+}
+
+const HEADERS: Row = { id: 'id', setup: 'setup', measured: 'measured', goal: 'goal', verdict: '' };
+const COLUMNS = ['id', 'setup', 'measured', 'goal', 'verdict'] as const;
+
+function plainTable(all: Row[]): string {
+  const widths = COLUMNS.map((c) => Math.max(...[HEADERS, ...all].map((r) => r[c].length)));
+  const line = (r: Row) =>
+    COLUMNS.map((c, i) => r[c].padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(HEADERS), ...all.map(line)].join('\n');
+}
+
+function markdownTable(all: Row[]): string {
+  const escape = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    '| id | setup | measured | goal | |',
+    '| --- | --- | --- | --- | --- |',
+    ...all.map((r) => `| ${COLUMNS.map((c) => escape(r[c])).join(' | ')} |`),
+  ].join('\n');
+}
+
+function generatedSection(results: BenchResults, table: string, chartPath: string): string {
+  const m = results.meta;
+  return [
+    BEGIN,
+    '',
+    `Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC, \`${m.command}\` (${m.mode} mode, ${m.durationSeconds} s):`,
+    `Node ${m.node} on ${m.os}, ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB;`,
+    m.pinned
+      ? 'the process under test pinned to core 0, the load generator and the stand-in to core 1;'
+      : 'processes not pinned (taskset unavailable or a single core);',
+    `load average ${m.loadAverageAtStart.toFixed(2)} at the start. Raw figures: \`bench/results/latest.json\`.`,
+    '',
+    table,
+    '',
+    `![Redirect latency by percentile, with and without @TrackNonEsalesClick](${chartPath})`,
+    '',
+    END,
+  ].join('\n');
+}
+
+/** Prints nothing; returns the plain-text table and writes the markdown report. */
+export async function writeReport(
+  results: BenchResults,
+  target: { root: string; chartPath: string; markdownFile: string },
+): Promise<string> {
+  const all = rows(results);
+  const section = generatedSection(results, markdownTable(all), target.chartPath);
+  let document = existsSync(target.markdownFile)
+    ? readFileSync(target.markdownFile, 'utf8')
+    : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const begin = document.indexOf(BEGIN);
+  const end = document.indexOf(END);
+  document =
+    begin >= 0 && end > begin
+      ? document.slice(0, begin) + section + document.slice(end + END.length)
+      : `${document.trimEnd()}\n\n${section}\n`;
+  // prettier is a devDependency: the committed report must pass `npm run lint`'s format check.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(target.markdownFile)) ?? {};
+  writeFileSync(
+    target.markdownFile,
+    await prettier.format(document, { ...options, filepath: target.markdownFile }),
+  );
+  return plainTable(all);
+}
