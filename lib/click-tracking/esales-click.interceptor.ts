@@ -54,6 +54,8 @@ export interface EsalesResolvedVisitor extends EsalesVisitor {
 
 /** How many user agents' bot verdicts an interceptor remembers. */
 const MAX_REMEMBERED_USER_AGENTS = 1_000;
+/** Browsers' user agents are a few hundred characters at most. */
+const MAX_REMEMBERED_USER_AGENT_LENGTH = 512;
 
 /** Thrown by a value source or resolver: the app's code failed, the click is skipped. */
 class ResolverError extends Error {}
@@ -238,6 +240,8 @@ export class EsalesClickInterceptor implements NestInterceptor {
    * site's visitors share a limited set of user agents. Bounded: cleared when full.
    */
   private isBot(userAgent: string): boolean {
+    // Long ones are not remembered: the visitor chooses the header, the memory is ours.
+    if (userAgent.length > MAX_REMEMBERED_USER_AGENT_LENGTH) return isbot(userAgent);
     let bot = this.botVerdicts.get(userAgent);
     if (bot === undefined) {
       bot = isbot(userAgent);

@@ -60,6 +60,8 @@ export class ResolvedEsalesOptions {
   readonly #fallbackTarget: EsalesMarketTarget | undefined;
   readonly #fallbackPrivateKey: string | undefined;
   readonly #perMarket: ReadonlyMap<string, ResolvedMarket> | undefined;
+  // Private like the keys: an app's own transport may hold proxy credentials or auth headers.
+  readonly #transport: EsalesTransportName | EsalesTransport;
 
   constructor(
     /** Whether notifications are sent at all. */
@@ -77,13 +79,18 @@ export class ResolvedEsalesOptions {
     readonly hooks: EsalesDeliveryHooks,
     /** @internal Click tracking's settings, defaults applied. */
     readonly clickTracking: ClickTrackingSettings,
-    /** The HTTP client that carries notifications: a built-in one's name, or the app's own. */
-    readonly transport: EsalesTransportName | EsalesTransport = DEFAULT_TRANSPORT,
+    transport: EsalesTransportName | EsalesTransport = DEFAULT_TRANSPORT,
   ) {
+    this.#transport = transport;
     this.#fallbackTarget = fallbackTarget;
     this.#fallbackPrivateKey = fallbackPrivateKey;
     this.#perMarket = perMarket;
     this.markets = perMarket ? Object.freeze([...perMarket.keys()]) : undefined;
+  }
+
+  /** The HTTP client that carries notifications: a built-in one's name, or the app's own. */
+  get transport(): EsalesTransportName | EsalesTransport {
+    return this.#transport;
   }
 
   /** Whether notifications for `market` may be sent. */

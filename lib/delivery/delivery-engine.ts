@@ -205,6 +205,9 @@ export class DeliveryEngine {
       this.finish(job, 'dropped', 'shutdown');
       return false;
     }
+    // A full queue first lets go of what can no longer be attempted (typically during an outage),
+    // so a fresh click is not dropped for the sake of one that will expire anyway.
+    if (this.queue.length >= this.settings.maxQueueSize) this.expireQueued(this.fullAttemptMs);
     if (this.queue.length >= this.settings.maxQueueSize) {
       this.finish(job, 'dropped', 'queue-full');
       return false;
@@ -347,8 +350,9 @@ export class DeliveryEngine {
     if (!head) return;
     clearTimeout(this.wakeTimer);
     const probeAt = this.breakerOpenedAt + this.settings.breakerCooldownMs;
-    const at =
-      this.breaker.state === CircuitState.Open ? Math.min(probeAt, head.deadline) : head.deadline;
+    // When the oldest one stops being worth an attempt.
+    const expiresAt = head.deadline - this.fullAttemptMs;
+    const at = this.breaker.state === CircuitState.Open ? Math.min(probeAt, expiresAt) : expiresAt;
     this.wakeTimer = setTimeout(() => this.pump(), Math.max(1, at - now()));
     this.wakeTimer.unref();
   }
@@ -438,7 +442,8 @@ export class DeliveryEngine {
     const probeIn = this.breakerOpenedAt + this.settings.breakerCooldownMs - now();
     // At least 10 ms: cockatiel times the cooldown on the wall clock, so a clock step could otherwise
     // turn this into a busy loop of refused calls.
-    return this.sleep(Math.max(10, Math.min(probeIn, job.deadline - now())), this.breakerWaiters);
+    const expiresIn = job.deadline - this.fullAttemptMs - now();
+    return this.sleep(Math.max(10, Math.min(probeIn, expiresIn)), this.breakerWaiters);
   }
 
   private sleep(ms: number, waiters: Set<() => void>): Promise<void> {

@@ -40,7 +40,10 @@ export interface EsalesStats {
    * out, or enqueued after the shutdown finished.
    */
   readonly abandoned: number;
-  /** Ran out of `deliveryTimeoutMs` (queued behind an outage, waiting on the breaker, or retrying). */
+  /**
+   * Ran out of `deliveryTimeoutMs`, or had too little of it left for another attempt (queued behind
+   * an outage, waiting on the breaker, or retrying).
+   */
   readonly expired: number;
   /** Gave up after `maxAttempts`, or on an answer retrying cannot change (501, 505, 3xx). */
   readonly failed: number;

@@ -339,6 +339,29 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
       expectInvariant(stats);
     });
 
+    it('makes room in a full queue by expiring what can no longer be attempted, not by dropping a fresh click', async () => {
+      const { standIn, service } = await rig({
+        maxQueueSize: 10,
+        concurrency: 1,
+        breakerThreshold: 1,
+        breakerCooldownMs: 10_000,
+        requestTimeoutMs: 300,
+        deliveryTimeoutMs: 700,
+      });
+      await standIn.close();
+      service.enqueueNonEsalesClick(click('first'));
+      await until('the breaker to open', () => service.getStats().breaker === 'open');
+      for (let i = 0; i < 10; i++) service.enqueueNonEsalesClick(click(i));
+      expect(service.getStats()).toMatchObject({ queued: 10, dropped: 0 });
+      // Past 700 - 300 ms, none of the ten can get a full attempt any more.
+      await sleep(450);
+      service.enqueueNonEsalesClick(click('fresh'));
+      const stats = service.getStats();
+      expect(stats.dropped).toBe(0);
+      expect(stats.queued).toBe(1);
+      expect(stats.expired).toBeGreaterThanOrEqual(10);
+    });
+
     it('waits as long as Retry-After asks (429, Retry-After: 1), then delivers', async () => {
       const { standIn, service } = await rig({ retryMaxDelayMs: 2_000, deliveryTimeoutMs: 5_000 });
       let count = 0;
