@@ -2,11 +2,11 @@ import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
 /*
- * Load for the app under test. Latency is timed here, per request, with `performance.now()` around
- * an undici request on an open-loop schedule: requests leave at a fixed arrival rate whether or not
- * earlier ones have been answered, so a slow answer cannot hold back the next request (no
- * coordinated omission). The schedule runs on a 1 ms timer, so at 2 000 req/s requests leave in
- * pairs. Saturation throughput (closed loop) uses autocannon.
+ * Load for the app under test. Latency is timed here, per request, with `performance.now()`, on an
+ * open-loop schedule: requests leave at a fixed arrival rate whether or not earlier ones have been
+ * answered, and each is timed from when it was due, so neither a slow answer nor a late generator
+ * hides a wait (no coordinated omission). The schedule runs on a 1 ms timer, so at 2 000 req/s
+ * requests leave in pairs. Saturation throughput (closed loop) uses autocannon.
  */
 
 /** A browser's user agent (curl's and Node's count as bots) and a returning visitor's cookies. */
@@ -41,12 +41,16 @@ export function openLoop(
     const settle = () => {
       if (++settled === count) resolve({ latencies, errors });
     };
+    const started = performance.now();
     const fire = (i: number) => {
-      const started = performance.now();
+      // Timed from when the request was due, not from when it left: a generator running late must
+      // not hide the wait (coordinated omission). At 2 000 req/s on a 1 ms timer that adds up to
+      // 0.5 ms to half the requests, tracked or not.
+      const due = started + (i * 1000) / rate;
       pool.request({ method: 'GET', path: path(i), headers: VISITOR_HEADERS }).then(
         async (response) => {
           await response.body.dump();
-          latencies[i] = performance.now() - started;
+          latencies[i] = performance.now() - due;
           if (response.statusCode !== expectedStatus) errors++;
           settle();
         },
@@ -57,10 +61,12 @@ export function openLoop(
         },
       );
     };
-    const started = performance.now();
     const tick = () => {
-      const due = Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
-      while (sent < due) fire(sent++);
+      const dueCount = Math.min(
+        count,
+        Math.floor(((performance.now() - started) * rate) / 1000) + 1,
+      );
+      while (sent < dueCount) fire(sent++);
       if (sent < count) setTimeout(tick, 1);
     };
     tick();

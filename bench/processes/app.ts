@@ -21,8 +21,8 @@ import { serveCommands } from '../ipc.js';
  * - `/tracked/:productKey/redirect`: the same with `@TrackNonEsalesClick`;
  * - `/naive/:productKey/redirect`: what users write by hand without the package, a handler that
  *   awaits `axios.post` to the cluster before redirecting (P2's contrast);
- * - `/raw-post/:productKey/redirect`: the untracked redirect plus the cheapest possible outbound
- *   POST, a raw `undici.request` of a ready-made body fired when the response has gone out, as the
+ * - `/raw-post/:productKey/redirect`: the untracked redirect plus a raw `undici.request` POST of a
+ *   ready-made body (the baseline the measure names), fired when the response has gone out, as the
  *   interceptor does. Its CPU above the untracked route's is P3's yardstick: one POST at the same
  *   arrival rate, in the same process, with the same wake-ups.
  */

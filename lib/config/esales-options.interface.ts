@@ -69,7 +69,7 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    * - `'undici'`: undici on a keep-alive pool of the module's own; the cheapest in client CPU per
    *   notification.
    * - `'axios'`: `@nestjs/axios`'s `HttpService` on the module's own axios instance. It costs about
-   *   2–7x the client CPU per notification (BENCHMARKS.md).
+   *   several times the client CPU per notification (BENCHMARKS.md).
    * - an `EsalesTransport` object: your own, or `new AxiosEsalesTransport(httpService)` with the
    *   `HttpService` of your own `HttpModule` registration, for apps that rely on its proxy settings
    *   or interceptors (use `forRootAsync` and inject it). The service calls its `close()` once,

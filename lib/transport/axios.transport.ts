@@ -26,7 +26,7 @@ interface Agents {
 
 /**
  * Sends notifications through `@nestjs/axios`'s `HttpService` (`transport: 'axios'`): for apps that
- * rely on axios features such as proxy settings or interceptors, at 2–7x the client CPU per POST
+ * rely on axios features such as proxy settings or interceptors, at several times the client CPU per POST
  * of `UndiciEsalesTransport`.
  *
  * Connections to the cluster are reused: through the `httpAgent` / `httpsAgent` the axios instance
