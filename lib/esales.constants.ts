@@ -25,6 +25,13 @@ export const MAX_REQUEST_TIMEOUT_MS = 600_000;
 export const TRANSPORT_NAMES: readonly EsalesTransportName[] = Object.freeze(['undici', 'axios']);
 export const DEFAULT_TRANSPORT: EsalesTransportName = 'undici';
 
+/**
+ * How much of a response body a transport reads: bodies are only read for an error excerpt, so past
+ * this many bytes the rest is discarded (and the connection with it), and a large error page still
+ * yields its status.
+ */
+export const MAX_RESPONSE_BODY_BYTES = 4 * 1024;
+
 /** How much of an error response body is kept for error messages. */
 export const BODY_EXCERPT_LENGTH = 512;
 

@@ -10,12 +10,8 @@ import {
   type EsalesTransportRequest,
   type EsalesTransportResponse,
 } from './esales-transport.interface.js';
+import { MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES } from '../esales.constants.js';
 
-/**
- * Bodies are only read for an error excerpt: past this many bytes the rest is discarded (and the
- * connection with it), so a large error page still yields its status.
- */
-const MAX_BODY_BYTES = 4 * 1024;
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 
 /** The agents axios is given per request; undefined leaves the instance's default in place. */

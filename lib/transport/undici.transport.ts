@@ -6,12 +6,8 @@ import {
   type EsalesTransportRequest,
   type EsalesTransportResponse,
 } from './esales-transport.interface.js';
+import { MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES } from '../esales.constants.js';
 
-/**
- * Bodies are only read for an error excerpt: past this many bytes the rest is discarded (and the
- * connection with it), so a large error page still yields its status.
- */
-const MAX_BODY_BYTES = 4 * 1024;
 /** undici's own timeouts. Ours (the deadline) reports as `DEADLINE_CODE`. */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
