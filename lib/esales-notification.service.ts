@@ -1,3 +1,4 @@
+import { describeError } from './common/app-code.js';
 import {
   Inject,
   Injectable,
@@ -6,9 +7,16 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { ResolvedEsalesOptions } from './config/resolve-esales-options.js';
-import { DeliveryEngine } from './delivery/delivery-engine.js';
+import { RateLimitedLog } from './common/rate-limited-log.js';
+import {
+  DeliveryEngine,
+  worstBreakerState,
+  type DeliveryTarget,
+} from './delivery/delivery-engine.js';
+import { DeliveryStats } from './delivery/delivery-stats.js';
+import { DeliveryWarnings } from './delivery/delivery-warnings.js';
 import type { EsalesSkipReason, EsalesStats } from './delivery/esales-stats.interface.js';
-import { RateLimitedLog } from './delivery/rate-limited-log.js';
+import { HookObserver } from './delivery/hook-observer.js';
 import {
   ESALES_LOGGER_CONTEXT,
   ESALES_RESOLVED_OPTIONS,
@@ -27,20 +35,34 @@ import type { EsalesTransport } from './transport/esales-transport.interface.js'
 
 /**
  * Sends notifications to Elevate for the markets configured in `EsalesModule`, through one bounded
- * queue with retries, a shared circuit breaker and a graceful drain at shutdown.
+ * queue, a concurrency limit and a circuit breaker per cluster, retries within each notification's
+ * budget, and a graceful drain at shutdown.
  */
 @Injectable()
 export class EsalesNotificationService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
   private readonly engine: DeliveryEngine;
+  private readonly stats = new DeliveryStats();
   private readonly warnings: RateLimitedLog;
 
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
     @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
   ) {
-    this.engine = new DeliveryEngine(options.delivery, transport, this.logger, options.hooks);
     this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+    const observers = [
+      this.stats,
+      new HookObserver(options.hooks, this.warnings),
+      new DeliveryWarnings(options.delivery, this.logger, this.warnings),
+    ];
+    this.engine = new DeliveryEngine(
+      options.delivery,
+      transport,
+      this.logger,
+      observers,
+      undefined,
+      options.clusterUrls,
+    );
   }
 
   onModuleInit(): void {
@@ -55,6 +77,8 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
    */
   async onApplicationShutdown(): Promise<void> {
     await this.engine.shutdown();
+    // Held-back warnings are reported now, not by a timer that outlives the app.
+    this.warnings.flush();
   }
 
   /**
@@ -73,9 +97,9 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
   async sendNonEsalesClick(notification: NonEsalesClickNotification): Promise<void> {
     const prepared = this.prepare(notification, true);
     if (!prepared) return;
-    const endpoint = this.endpointFor(prepared);
+    const target = this.targetOf(prepared);
     await new Promise<void>((resolve, reject: (error: EsalesDeliveryError) => void) => {
-      this.engine.enqueue(prepared, endpoint, { resolve, reject });
+      this.engine.enqueue(prepared, target, { resolve, reject });
     });
   }
 
@@ -98,7 +122,7 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
     try {
       return this.prepare(notification, false);
     } catch (error) {
-      this.logger.error(`Could not prepare a notification: ${String(error)}`);
+      this.logger.error(`Could not prepare a notification: ${describeError(error)}`);
       return undefined;
     }
   }
@@ -106,9 +130,9 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
   /** @internal Click tracking's second half: queues what `prepareForQueue` returned. Never throws. */
   enqueuePrepared(prepared: PreparedNotification): void {
     try {
-      this.engine.enqueue(prepared, this.endpointFor(prepared));
+      this.engine.enqueue(prepared, this.targetOf(prepared));
     } catch (error) {
-      this.logger.error(`Could not queue a notification: ${String(error)}`);
+      this.logger.error(`Could not queue a notification: ${describeError(error)}`);
     }
   }
 
@@ -121,9 +145,35 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
     return this.engine.flush(timeoutMs);
   }
 
-  /** Counters since boot and the queue's current state; see `EsalesStats` for the invariant. */
+  /**
+   * Counters since boot, the queue's current state and each cluster's concurrency limit and breaker;
+   * see `EsalesStats` for the invariant.
+   */
   getStats(): EsalesStats {
-    return this.engine.stats();
+    const { queued, retrying, inFlight, clusters } = this.engine.state();
+    const perCluster = Object.values(clusters);
+    let concurrencyLimit = 0;
+    let latencyBaselineMs: number | null = null;
+    for (const cluster of perCluster) {
+      concurrencyLimit += cluster.concurrencyLimit;
+      const baseline = cluster.latencyBaselineMs;
+      if (baseline !== null && (latencyBaselineMs === null || baseline > latencyBaselineMs)) {
+        latencyBaselineMs = baseline;
+      }
+    }
+    return {
+      ...this.stats.counts,
+      skipped: this.stats.skippedTotal(),
+      skippedBy: { ...this.stats.skips },
+      queued,
+      retrying,
+      inFlight,
+      maxQueueSize: this.options.delivery.maxQueueSize,
+      breaker: worstBreakerState(perCluster.map((cluster) => cluster.breaker)),
+      concurrencyLimit,
+      latencyBaselineMs,
+      clusters,
+    };
   }
 
   /**
@@ -169,13 +219,13 @@ export class EsalesNotificationService implements OnModuleInit, OnApplicationShu
     return prepared;
   }
 
-  private endpointFor(prepared: PreparedNotification): string {
+  private targetOf(prepared: PreparedNotification): DeliveryTarget {
     const target = this.options.target(prepared.market);
     // Unreachable: resolution at boot guarantees a target for every allowed market while enabled.
     if (!target) {
       throw new EsalesConfigError([`no cluster is configured for market "${prepared.market}"`]);
     }
-    return target.nonEsalesClickUrl;
+    return { clusterUrl: target.clusterUrl, endpoint: target.nonEsalesClickUrl };
   }
 }
 

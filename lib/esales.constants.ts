@@ -1,5 +1,3 @@
-import type { EsalesTransportName } from './config/esales-options.interface.js';
-
 /** Logger context of everything this package logs. */
 export const ESALES_LOGGER_CONTEXT = 'Esales';
 
@@ -21,25 +19,15 @@ export const NOTIFICATION_PATHS = {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 export const MAX_REQUEST_TIMEOUT_MS = 600_000;
 
-/** The values of the `transport` option, the default first. */
-export const TRANSPORT_NAMES: readonly EsalesTransportName[] = Object.freeze(['undici', 'axios']);
-export const DEFAULT_TRANSPORT: EsalesTransportName = 'undici';
-
-/**
- * How much of a response body a transport reads: bodies are only read for an error excerpt, so past
- * this many bytes the rest is discarded (and the connection with it), and a large error page still
- * yields its status.
- */
-export const MAX_RESPONSE_BODY_BYTES = 4 * 1024;
-
 /** How much of an error response body is kept for error messages. */
 export const BODY_EXCERPT_LENGTH = 512;
 
 /** Defaults of the delivery engine's options (see `EsalesModuleOptions`). */
 export const DELIVERY_DEFAULTS = {
   maxQueueSize: 10_000,
-  concurrency: 16,
-  maxAttempts: 4,
+  minConcurrency: 16,
+  maxConcurrency: 256,
+  maxAttempts: 20,
   retryBaseDelayMs: 200,
   retryMaxDelayMs: 5_000,
   deliveryTimeoutMs: 15_000,
@@ -52,7 +40,7 @@ export const DELIVERY_DEFAULTS = {
 export const DELIVERY_LIMITS = {
   maxQueueSize: 10_000_000,
   concurrency: 1_024,
-  maxAttempts: 20,
+  maxAttempts: 1_000,
   retryBaseDelayMs: 600_000,
   retryMaxDelayMs: 600_000,
   deliveryTimeoutMs: 3_600_000,

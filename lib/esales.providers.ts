@@ -6,6 +6,7 @@ import {
   resolveEsalesOptions,
   type ResolvedEsalesOptions,
 } from './config/resolve-esales-options.js';
+import { maxInFlightOf } from './delivery/delivery-settings.interface.js';
 import { ESALES_RESOLVED_OPTIONS, ESALES_TRANSPORT } from './esales.constants.js';
 import { ESALES_MODULE_OPTIONS } from './esales.module-definition.js';
 import { AxiosEsalesTransport } from './transport/axios.transport.js';
@@ -31,9 +32,11 @@ export const transportProvider: Provider = {
   provide: ESALES_TRANSPORT,
   useFactory: (options: ResolvedEsalesOptions): EsalesTransport => {
     if (typeof options.transport === 'object') return options.transport;
+    // HTTP/1.1 carries one request per connection: the pool is as large as the limit can grow.
+    const pool = maxInFlightOf(options.delivery.concurrency);
     return options.transport === 'axios'
-      ? new AxiosEsalesTransport(new HttpService(axios.create()))
-      : new UndiciEsalesTransport();
+      ? new AxiosEsalesTransport(new HttpService(axios.create()), { maxSockets: pool })
+      : new UndiciEsalesTransport({ connections: pool });
   },
   inject: [ESALES_RESOLVED_OPTIONS],
 };

@@ -65,12 +65,15 @@ export type { EsalesUndeliveredReason } from './errors/esales-undelivered.error.
 
 export type {
   EsalesStats,
+  EsalesClusterStats,
   EsalesSkipReason,
   EsalesBreakerState,
+} from './delivery/esales-stats.interface.js';
+export type {
+  EsalesDeliveryHooks,
   EsalesDeliveryEvent,
   EsalesDropReason,
-} from './delivery/esales-stats.interface.js';
-export type { EsalesDeliveryHooks } from './delivery/delivery-engine.js';
+} from './delivery/esales-delivery-hooks.interface.js';
 
 export type {
   EsalesTransport,
@@ -79,4 +82,6 @@ export type {
 } from './transport/esales-transport.interface.js';
 export { EsalesTransportFailure } from './transport/esales-transport.interface.js';
 export { UndiciEsalesTransport } from './transport/undici.transport.js';
+export type { UndiciEsalesTransportOptions } from './transport/undici.transport.js';
 export { AxiosEsalesTransport } from './transport/axios.transport.js';
+export type { AxiosEsalesTransportOptions } from './transport/axios.transport.js';

@@ -13,7 +13,7 @@ import type { Observable } from 'rxjs';
 import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
 import { describeError, isThenable } from '../common/app-code.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
-import { RateLimitedLog } from '../delivery/rate-limited-log.js';
+import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
 import { EsalesNotificationService } from '../esales-notification.service.js';
 import type {

@@ -1,4 +1,4 @@
-import { TRANSPORT_NAMES } from '../esales.constants.js';
+import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
   ESALES_ENV_ORIGIN,
@@ -20,7 +20,8 @@ const PER_MARKET_VARIABLE = /^ESALES_MARKET_(.+)_(CLUSTER_URL|CLUSTER_ID|PRIVATE
 const INTEGER_OPTIONS = [
   'requestTimeoutMs',
   'maxQueueSize',
-  'concurrency',
+  'minConcurrency',
+  'maxConcurrency',
   'maxAttempts',
   'retryBaseDelayMs',
   'retryMaxDelayMs',
@@ -43,6 +44,7 @@ const ENV_OPTIONS = [
   'markets',
   'cookieDomain',
   'transport',
+  'concurrency',
   ...BOOLEAN_OPTIONS,
   ...INTEGER_OPTIONS,
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
@@ -147,6 +149,8 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
   }
   const transport = readChoice(env, envNameForOption('transport'), TRANSPORT_NAMES, problems);
   if (transport !== undefined) options.transport = transport;
+  const concurrency = readConcurrency(env, envNameForOption('concurrency'), problems);
+  if (concurrency !== undefined) options.concurrency = concurrency;
 
   Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
   if (problems.length > 0) {
@@ -179,6 +183,20 @@ function readChoice<T extends string>(
   const value = choices.find((choice) => choice === raw.toLowerCase());
   if (value === undefined) problems.push(`${name}: must be ${choices.join(' or ')}; got "${raw}"`);
   return value;
+}
+
+/** `adaptive` (any case) or a whole number. */
+function readConcurrency(
+  env: EsalesEnv,
+  name: string,
+  problems: string[],
+): number | 'adaptive' | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (raw.toLowerCase() === 'adaptive') return 'adaptive';
+  if (/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
+  problems.push(`${name}: must be adaptive or a whole number; got "${raw}"`);
+  return undefined;
 }
 
 function readInteger(env: EsalesEnv, name: string, problems: string[]): number | undefined {

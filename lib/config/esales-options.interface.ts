@@ -1,9 +1,9 @@
 import type { EsalesClickTrackingOptions } from '../click-tracking/click-tracking-options.interface.js';
-import type { EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
+import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
+import type { EsalesTransportName } from '../transport/transport-names.js';
 
-/** The HTTP clients `EsalesModuleOptions.transport` can choose. */
-export type EsalesTransportName = 'undici' | 'axios';
+export type { EsalesTransportName } from '../transport/transport-names.js';
 
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
 export interface EsalesMarketOptions {
@@ -98,13 +98,34 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    */
   maxQueueSize?: number;
   /**
-   * Most notifications being delivered at once (requests in flight or waiting to retry).
+   * How many HTTP attempts may be in flight to one cluster at once. Markets that share a cluster URL
+   * share the limit; a notification waiting to retry holds no slot.
+   *
+   * - `'adaptive'`: the limit follows what the cluster sustains, between `minConcurrency` and
+   *   `maxConcurrency`. It grows while latency stays near the cluster's no-load baseline (a long
+   *   round trip is not overload) and shrinks when latency climbs above it, and on 5xx, 429 and
+   *   timeouts. See the README's "Delivery capacity".
+   * - a number: exactly that many, whatever the cluster does (the behaviour before `'adaptive'`).
+   * @default 'adaptive'
+   */
+  concurrency?: number | 'adaptive';
+  /**
+   * Floor of the adaptive limit, per cluster; the limit starts at twice this. Only with
+   * `concurrency: 'adaptive'` (a config error with a number).
    * @default 16
    */
-  concurrency?: number;
+  minConcurrency?: number;
   /**
-   * Most HTTP attempts per notification, the first included. 1 turns retries off.
-   * @default 4
+   * Ceiling of the adaptive limit, per cluster, and the size of the built-in transports' connection
+   * pools. Keeping up needs `arrival rate × latency` in flight (500/s at 250 ms: 125). N instances
+   * of the app multiply it against one cluster. Only with `concurrency: 'adaptive'`.
+   * @default 256
+   */
+  maxConcurrency?: number;
+  /**
+   * Most HTTP attempts per notification, the first included. 1 turns retries off. The default is
+   * high enough that `deliveryTimeoutMs`, not the count, normally ends a failing notification.
+   * @default 20
    */
   maxAttempts?: number;
   /**

@@ -17,7 +17,8 @@ import {
   MAX_MARKET_LENGTH,
   NO_CONTROL_CHARACTERS,
 } from '../dto/non-esales-click-notification.dto.js';
-import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS, TRANSPORT_NAMES } from '../esales.constants.js';
+import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 
 // Decorator sets used more than once. Decorators run bottom-up: each set lists the type check last.
 const wholeNumber = (min: number, max: number, unit: string): PropertyDecorator[] => [
@@ -132,8 +133,26 @@ export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
   @applyAll(wholeNumber(1, DELIVERY_LIMITS.maxQueueSize, ''))
   maxQueueSize?: unknown;
 
-  @applyAll(wholeNumber(1, DELIVERY_LIMITS.concurrency, ''))
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesConcurrency',
+    validator: {
+      validate: (value: unknown) =>
+        value === 'adaptive' ||
+        (Number.isInteger(value) &&
+          (value as number) >= 1 &&
+          (value as number) <= DELIVERY_LIMITS.concurrency),
+      defaultMessage: () =>
+        `must be "adaptive" or a whole number from 1 to ${DELIVERY_LIMITS.concurrency}`,
+    },
+  })
   concurrency?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.concurrency, ''))
+  minConcurrency?: unknown;
+
+  @applyAll(wholeNumber(1, DELIVERY_LIMITS.concurrency, ''))
+  maxConcurrency?: unknown;
 
   @applyAll(wholeNumber(1, DELIVERY_LIMITS.maxAttempts, ''))
   maxAttempts?: unknown;

@@ -9,15 +9,19 @@ import type {
   EsalesCookieNames,
 } from '../click-tracking/click-tracking-options.interface.js';
 import { DEFAULT_COOKIE_NAMES } from '../click-tracking/visitor-cookies.js';
-import type { DeliverySettings, EsalesDeliveryHooks } from '../delivery/delivery-engine.js';
+import type {
+  ConcurrencySettings,
+  DeliverySettings,
+} from '../delivery/delivery-settings.interface.js';
+import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
 import {
   clusterUrlForId,
   DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_TRANSPORT,
   DELIVERY_DEFAULTS,
   NOTIFICATION_PATHS,
   WARN_INTERVAL_MS,
 } from '../esales.constants.js';
+import { DEFAULT_TRANSPORT } from '../transport/transport-names.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type {
@@ -104,6 +108,16 @@ export class ResolvedEsalesOptions {
    */
   target(market: string): EsalesMarketTarget | undefined {
     return this.#perMarket ? this.#perMarket.get(market)?.target : this.#fallbackTarget;
+  }
+
+  /** @internal The distinct cluster base URLs notifications can go to, in configuration order. */
+  get clusterUrls(): readonly string[] {
+    const urls = new Set<string>();
+    if (this.#fallbackTarget) urls.add(this.#fallbackTarget.clusterUrl);
+    for (const market of this.#perMarket?.values() ?? []) {
+      if (market.target) urls.add(market.target.clusterUrl);
+    }
+    return [...urls];
   }
 
   /** The private key for `market`'s customer-key tokens, if one is configured. */
@@ -303,11 +317,40 @@ export function checkEsalesOptions(options: unknown): {
     );
   }
 
+  const adaptiveOnly = (['minConcurrency', 'maxConcurrency'] as const).filter(
+    (option) => opts[option] !== undefined,
+  );
+  if (typeof opts.concurrency === 'number' && adaptiveOnly.length > 0) {
+    problems.push(
+      `${adaptiveOnly.map((option) => label(option)).join(' and ')}: only apply to ` +
+        `${label('concurrency')} "adaptive", not to a fixed ${label('concurrency')} (${opts.concurrency})`,
+    );
+  }
+  if (
+    typeof opts.minConcurrency === 'number' &&
+    opts.minConcurrency > (opts.maxConcurrency ?? DELIVERY_DEFAULTS.maxConcurrency)
+  ) {
+    problems.push(
+      `${label('minConcurrency')}: must not exceed ${label('maxConcurrency')} ` +
+        `(${opts.maxConcurrency ?? `${DELIVERY_DEFAULTS.maxConcurrency}, the default`})`,
+    );
+  }
+
   if (problems.length > 0) return { problems };
+  const concurrency: ConcurrencySettings =
+    typeof opts.concurrency === 'number'
+      ? { mode: 'fixed', limit: opts.concurrency }
+      : {
+          mode: 'adaptive',
+          min:
+            opts.minConcurrency ??
+            Math.min(DELIVERY_DEFAULTS.minConcurrency, opts.maxConcurrency ?? Infinity),
+          max: opts.maxConcurrency ?? DELIVERY_DEFAULTS.maxConcurrency,
+        };
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const delivery: DeliverySettings = Object.freeze({
     maxQueueSize: opts.maxQueueSize ?? DELIVERY_DEFAULTS.maxQueueSize,
-    concurrency: opts.concurrency ?? DELIVERY_DEFAULTS.concurrency,
+    concurrency: Object.freeze(concurrency),
     maxAttempts: opts.maxAttempts ?? DELIVERY_DEFAULTS.maxAttempts,
     retryBaseDelayMs: opts.retryBaseDelayMs ?? DELIVERY_DEFAULTS.retryBaseDelayMs,
     retryMaxDelayMs: Math.max(

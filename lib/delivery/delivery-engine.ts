@@ -1,15 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  circuitBreaker,
-  handleAll,
-  type CircuitBreakerPolicy,
-  type IBackoff,
-} from 'cockatiel';
-import { describeError, isThenable } from '../common/app-code.js';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { describeError } from '../common/app-code.js';
 import type { EsalesDeliveryError, EsalesDeliveryErrorContext } from '../errors/esales.error.js';
 import {
   EsalesUndeliveredError,
@@ -17,71 +8,76 @@ import {
 } from '../errors/esales-undelivered.error.js';
 import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
+import { NON_ESALES_CLICK, attemptDelivery, type AttemptFailure } from './attempt.js';
+import { BrokenCircuitError, CircuitGate } from './circuit-gate.js';
+import { systemClock, type Clock } from './clock.js';
 import {
-  NON_ESALES_CLICK,
-  failureOfAnswer,
-  failureOfTransport,
-  maskCustomerKey,
-  type AttemptFailure,
-} from './delivery-errors.js';
+  AdaptiveConcurrencyLimit,
+  FixedConcurrencyLimit,
+  type ConcurrencyLimit,
+} from './concurrency-limit.js';
+import type { DeliveryObserver, DeliveryOutcome } from './delivery-observer.js';
+import type { DeliverySettings } from './delivery-settings.interface.js';
 import { Deque } from './deque.js';
+import type { EsalesDropReason } from './esales-delivery-hooks.interface.js';
 import type {
   EsalesBreakerState,
-  EsalesDeliveryEvent,
-  EsalesDropReason,
+  EsalesClusterStats,
   EsalesSkipReason,
-  EsalesStats,
 } from './esales-stats.interface.js';
-import { RateLimitedLog } from './rate-limited-log.js';
 
-/** @internal The engine's settings, validated and defaulted by `resolveEsalesOptions`. */
-export interface DeliverySettings {
-  readonly maxQueueSize: number;
-  readonly concurrency: number;
-  readonly maxAttempts: number;
-  readonly retryBaseDelayMs: number;
-  readonly retryMaxDelayMs: number;
-  readonly deliveryTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly shutdownTimeoutMs: number;
-  readonly breakerThreshold: number;
-  readonly breakerCooldownMs: number;
-  readonly warnIntervalMs: number;
-}
-
-/** Optional callbacks on a notification's fate. They run inside try/catch and must not block. */
-export interface EsalesDeliveryHooks {
-  /** Elevate accepted the notification. */
-  onDelivered?: (event: EsalesDeliveryEvent) => unknown;
-  /**
-   * The notification got a final answer other than success, or ran out of time: `error` is an
-   * `EsalesBadRequestError` / `EsalesCustomerKeyRejectedError` (rejected), `EsalesServerError`,
-   * `EsalesTimeoutError`, `EsalesNetworkError` (failed after its attempts), or an
-   * `EsalesUndeliveredError` with reason `expired`.
-   */
-  onFailed?: (event: EsalesDeliveryEvent, error: EsalesDeliveryError) => unknown;
-  /** The notification was never sent: the queue was full, or the app shut down first. */
-  onDropped?: (event: EsalesDeliveryEvent, reason: EsalesDropReason) => unknown;
-}
-
-/** Settles the promise of `sendNonEsalesClick`. */
-interface Completion {
+/** Settles the promise of `send…()`. */
+export interface Completion {
   resolve(): void;
   reject(error: EsalesDeliveryError): void;
+}
+
+/** @internal Where a notification goes: its cluster (the unit of limits and breakers) and URL. */
+export interface DeliveryTarget {
+  /** Cluster base URL; markets that share it share a concurrency limit and a breaker. */
+  readonly clusterUrl: string;
+  /** The endpoint's full URL. */
+  readonly endpoint: string;
+}
+
+/** The engine's state, for `getStats()`; the counters come from the stats observer. */
+export interface EngineState {
+  readonly queued: number;
+  readonly retrying: number;
+  readonly inFlight: number;
+  readonly clusters: Record<string, EsalesClusterStats>;
 }
 
 interface Job {
   readonly notification: PreparedNotification;
   readonly context: EsalesDeliveryErrorContext;
-  /** `performance.now()` after which the job expires. */
+  readonly lane: Lane;
+  /** On the engine's clock: after this the job expires. */
   readonly deadline: number;
   readonly completion: Completion | undefined;
   attempts: number;
   settled: boolean;
   lastError: EsalesDeliveryError | undefined;
+  backoff: IBackoff<unknown> | undefined;
+  /** The timer of a job sleeping before its next attempt. */
+  timer: unknown;
 }
 
-type Outcome = 'sent' | 'rejected' | 'failed' | 'expired' | 'dropped';
+/** One cluster: its queue, its retries, its limit and its gate. */
+interface Lane {
+  readonly clusterUrl: string;
+  /** Waiting for their first attempt; all share one budget, so oldest first is soonest to expire. */
+  readonly queue: Deque<Job>;
+  /** Due for another attempt; they go before first attempts. */
+  readonly ready: Deque<Job>;
+  /** Sleeping out a backoff or `Retry-After`; they hold no slot. */
+  readonly sleeping: Set<Job>;
+  readonly inFlight: Set<Job>;
+  readonly limit: ConcurrencyLimit;
+  readonly gate: CircuitGate;
+  wakeTimer: unknown;
+  wakeAt: number;
+}
 
 /** Thrown inside the breaker so that only failures worth retrying count against it. */
 class RetryableFailure extends Error {
@@ -90,58 +86,33 @@ class RetryableFailure extends Error {
   }
 }
 
-const now = (): number => performance.now();
+/** A stalled cluster is looked at again no sooner than this (cockatiel times its cooldown itself). */
+const MIN_WAKE_MS = 10;
 
-const BREAKER_STATES: Record<CircuitState, EsalesBreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'open',
-};
+const BREAKER_RANK: Record<EsalesBreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
- * @internal The delivery engine behind `EsalesNotificationService`: a bounded FIFO queue drained by at
- * most `concurrency` deliveries, each retried with jittered exponential backoff inside its
- * `deliveryTimeoutMs` budget, behind one circuit breaker shared by the whole queue.
+ * @internal The in-memory delivery engine behind `EsalesNotificationService`: admission into one
+ * bounded queue, then per cluster a concurrency limit (fixed, or adaptive), a circuit breaker and a
+ * `Retry-After` hold; each notification retried with jittered exponential backoff until accepted or
+ * its `deliveryTimeoutMs` budget is spent. A notification sleeping before a retry holds no slot.
  *
- * The breaker and the backoff curve are cockatiel's (`ConsecutiveBreaker`, `ExponentialBackoff` with
- * decorrelated jitter). The retry loop is ours, because it needs three things cockatiel's `retry`
- * policy does not do: a budget that started at enqueue time, `Retry-After`, and waiting on an open
- * breaker without spending an attempt.
+ * The breaker and the backoff curve are cockatiel's. The retry loop is ours, because it needs what
+ * cockatiel's `retry` policy does not do: a budget that started at enqueue time, `Retry-After`,
+ * waiting on an open breaker without spending an attempt, and giving the slot back while sleeping.
+ *
+ * Outcomes go to observers (stats, hooks, warnings), never to code in here.
  */
 export class DeliveryEngine {
-  private readonly queue = new Deque<Job>();
-  private readonly inFlight = new Set<Job>();
-  private readonly breaker: CircuitBreakerPolicy;
+  private readonly lanes = new Map<string, Lane>();
   private readonly backoff: ExponentialBackoff<unknown>;
-  private readonly warnings: RateLimitedLog;
-  /** Deliveries sleeping before a retry, and those waiting for the breaker; woken early by `wake`. */
-  private readonly sleepers = new Set<() => void>();
-  private readonly breakerWaiters = new Set<() => void>();
   private readonly idleWaiters = new Set<() => void>();
-  private breakerOpenedAt = 0;
+  /** Queued and retrying, all lanes: what `maxQueueSize` bounds. */
+  private waiting = 0;
+  private inFlight = 0;
   private pumpScheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private closed = false;
-  private readonly counts = {
-    enqueued: 0,
-    sent: 0,
-    retried: 0,
-    rejected: 0,
-    dropped: 0,
-    abandoned: 0,
-    expired: 0,
-    failed: 0,
-  };
-  private readonly skips: Record<EsalesSkipReason, number> = {
-    invalid: 0,
-    unknownMarket: 0,
-    disabled: 0,
-    bot: 0,
-    customerKeyNotVerified: 0,
-    headRequest: 0,
-  };
 
   /**
    * The least budget an attempt starts with: `requestTimeoutMs`, or half the budget when that is
@@ -156,89 +127,93 @@ export class DeliveryEngine {
     private readonly settings: DeliverySettings,
     private readonly transport: EsalesTransport,
     private readonly logger: Logger,
-    private readonly hooks: EsalesDeliveryHooks = {},
+    private readonly observers: readonly DeliveryObserver[],
+    private readonly clock: Clock = systemClock,
+    clusterUrls: readonly string[] = [],
   ) {
-    this.warnings = new RateLimitedLog(logger, settings.warnIntervalMs);
     this.fullAttemptMs = Math.min(settings.requestTimeoutMs, settings.deliveryTimeoutMs / 2);
     this.backoff = new ExponentialBackoff({
       initialDelay: settings.retryBaseDelayMs,
       maxDelay: settings.retryMaxDelayMs,
     });
-    this.breaker = circuitBreaker(handleAll, {
-      halfOpenAfter: settings.breakerCooldownMs,
-      breaker: new ConsecutiveBreaker(settings.breakerThreshold),
-    });
-    this.breaker.onBreak(() => {
-      this.breakerOpenedAt = now();
-      this.warnings.warn(
-        'breaker-open',
-        () =>
-          `Circuit breaker open after ${settings.breakerThreshold} consecutive failed attempts: ` +
-          `queued notifications wait; one probe every ${settings.breakerCooldownMs} ms`,
-      );
-      this.scheduleWake();
-    });
-    this.breaker.onReset(() => {
-      this.logger.log('Circuit breaker closed: Elevate answered the probe, delivery resumes');
-      for (const wake of [...this.breakerWaiters]) wake();
-      this.schedulePump();
-    });
+    for (const url of clusterUrls) this.laneFor(url);
   }
 
   /**
    * Queues a validated notification. O(1); never does I/O itself (the queue is drained on a later
    * turn of the event loop). Returns false when it was dropped (queue full, or shut down).
    */
-  enqueue(notification: PreparedNotification, endpoint: string, completion?: Completion): boolean {
-    this.counts.enqueued++;
+  enqueue(
+    notification: PreparedNotification,
+    target: DeliveryTarget,
+    completion?: Completion,
+  ): boolean {
+    const lane = this.laneFor(target.clusterUrl);
     const job: Job = {
       notification,
-      context: { market: notification.market, endpoint, notificationId: notification.id },
-      deadline: now() + this.settings.deliveryTimeoutMs,
+      context: {
+        market: notification.market,
+        endpoint: target.endpoint,
+        notificationId: notification.id,
+      },
+      lane,
+      deadline: this.clock.now() + this.settings.deliveryTimeoutMs,
       completion,
       attempts: 0,
       settled: false,
       lastError: undefined,
+      backoff: undefined,
+      timer: undefined,
     };
+    for (const observer of this.observers) observer.enqueued?.(notification);
     if (this.closed) {
-      this.counts.abandoned++;
       this.finish(job, 'dropped', 'shutdown');
       return false;
     }
     // A full queue first lets go of what can no longer be attempted (typically during an outage),
     // so a fresh click is not dropped for the sake of one that will expire anyway.
-    if (this.queue.length >= this.settings.maxQueueSize) this.expireQueued(this.fullAttemptMs);
-    if (this.queue.length >= this.settings.maxQueueSize) {
+    if (this.waiting >= this.settings.maxQueueSize) {
+      for (const other of this.lanes.values()) this.expireQueued(other, this.fullAttemptMs);
+    }
+    if (this.waiting >= this.settings.maxQueueSize) {
       this.finish(job, 'dropped', 'queue-full');
       return false;
     }
-    this.queue.push(job);
+    lane.queue.push(job);
+    this.waiting++;
     this.schedulePump();
     return true;
   }
 
   /** Counts a notification that was not enqueued. */
   skip(reason: EsalesSkipReason): void {
-    this.skips[reason]++;
+    for (const observer of this.observers) observer.skipped?.(reason);
   }
 
-  stats(): EsalesStats {
-    let skipped = 0;
-    for (const count of Object.values(this.skips)) skipped += count;
-    return {
-      ...this.counts,
-      skipped,
-      skippedBy: { ...this.skips },
-      queued: this.queue.length,
-      inFlight: this.inFlight.size,
-      maxQueueSize: this.settings.maxQueueSize,
-      breaker: BREAKER_STATES[this.breaker.state],
-    };
+  /** What is queued, retrying and in flight now, overall and per cluster. */
+  state(): EngineState {
+    const clusters: Record<string, EsalesClusterStats> = {};
+    let queued = 0;
+    for (const lane of this.lanes.values()) {
+      queued += lane.queue.length;
+      const holdEnd = lane.gate.holdEnd;
+      const baseline = lane.limit.baselineMs;
+      clusters[lane.clusterUrl] = {
+        queued: lane.queue.length,
+        retrying: lane.ready.length + lane.sleeping.size,
+        inFlight: lane.inFlight.size,
+        concurrencyLimit: lane.limit.limit,
+        latencyBaselineMs: baseline === undefined ? null : Math.round(baseline * 10) / 10,
+        breaker: lane.gate.state,
+        heldUntil: holdEnd ? Math.round(Date.now() + holdEnd - this.clock.now()) : null,
+      };
+    }
+    return { queued, retrying: this.waiting - queued, inFlight: this.inFlight, clusters };
   }
 
   /**
-   * Waits until nothing is queued or in flight, or `timeoutMs` passed. Resolves true when idle.
-   * Safe to call any number of times, concurrently or not.
+   * Waits until nothing is queued, retrying or in flight, or `timeoutMs` passed. Resolves true when
+   * idle. Safe to call any number of times, concurrently or not.
    */
   flush(timeoutMs: number = this.settings.shutdownTimeoutMs): Promise<boolean> {
     if (this.isIdle()) return Promise.resolve(true);
@@ -269,8 +244,7 @@ export class DeliveryEngine {
     const drained = await this.flush(this.settings.shutdownTimeoutMs);
     this.closed = true;
     if (!drained) this.abandonAll();
-    this.warnings.flush();
-    clearTimeout(this.wakeTimer);
+    for (const lane of this.lanes.values()) this.clock.clearTimer(lane.wakeTimer);
     try {
       await this.transport.close?.();
     } catch (error) {
@@ -279,184 +253,225 @@ export class DeliveryEngine {
   }
 
   private abandonAll(): void {
-    const queued = this.queue.drain();
-    const inFlight = [...this.inFlight];
-    for (const job of [...queued, ...inFlight]) {
-      if (job.settled) continue;
-      this.counts.abandoned++;
-      this.finish(job, 'dropped', 'shutdown');
+    let waiting = 0;
+    let inFlight = 0;
+    for (const lane of this.lanes.values()) {
+      const jobs = [...lane.queue.drain(), ...lane.ready.drain(), ...lane.sleeping];
+      for (const job of lane.sleeping) this.clock.clearTimer(job.timer);
+      lane.sleeping.clear();
+      waiting += jobs.length;
+      const active = [...lane.inFlight];
+      inFlight += active.length;
+      // Settled now: no longer in flight, though their requests unwind only once the transport closes.
+      lane.inFlight.clear();
+      for (const job of [...jobs, ...active]) this.finish(job, 'dropped', 'shutdown');
     }
-    // Settled now: no longer in flight, though their requests unwind only once the transport closes.
-    this.inFlight.clear();
-    for (const wake of [...this.sleepers, ...this.breakerWaiters]) wake();
-    this.logger.warn(
-      `Shutdown: ${queued.length + inFlight.length} notification(s) not delivered within ` +
-        `shutdownTimeoutMs (${this.settings.shutdownTimeoutMs} ms) were abandoned ` +
-        `(${queued.length} queued, ${inFlight.length} in flight)`,
-    );
+    this.waiting = 0;
+    this.inFlight = 0;
+    for (const observer of this.observers) observer.abandoned?.(waiting, inFlight);
+  }
+
+  private laneFor(clusterUrl: string): Lane {
+    let lane = this.lanes.get(clusterUrl);
+    if (lane) return lane;
+    const { concurrency, breakerThreshold, breakerCooldownMs } = this.settings;
+    const limit =
+      concurrency.mode === 'fixed'
+        ? new FixedConcurrencyLimit(concurrency.limit)
+        : new AdaptiveConcurrencyLimit({
+            min: concurrency.min,
+            max: concurrency.max,
+            now: () => this.clock.now(),
+          });
+    const gate = new CircuitGate(breakerThreshold, breakerCooldownMs, this.clock, (state) => {
+      for (const observer of this.observers) observer.breakerChanged?.(clusterUrl, state);
+      if (state === 'open') this.scheduleWake(created);
+      else this.schedulePump();
+    });
+    const created: Lane = {
+      clusterUrl,
+      queue: new Deque(),
+      ready: new Deque(),
+      sleeping: new Set(),
+      inFlight: new Set(),
+      limit,
+      gate,
+      wakeTimer: undefined,
+      wakeAt: Infinity,
+    };
+    lane = created;
+    this.lanes.set(clusterUrl, lane);
+    return lane;
   }
 
   private isIdle(): boolean {
-    return this.queue.length === 0 && this.inFlight.size === 0;
+    return this.waiting === 0 && this.inFlight === 0;
   }
 
   private schedulePump(): void {
-    if (this.pumpScheduled) return;
+    if (this.pumpScheduled || this.closed) return;
     this.pumpScheduled = true;
     // A later turn: the request that enqueued finishes its own work before any delivery starts.
-    setImmediate(() => {
+    this.clock.defer(() => {
       this.pumpScheduled = false;
-      this.pump();
-    }).unref();
+      for (const lane of this.lanes.values()) this.pump(lane);
+    });
   }
 
-  /** Starts deliveries while there is room and the breaker lets them through. */
-  private pump(): void {
-    this.expireQueued(this.fullAttemptMs);
-    while (this.queue.length > 0 && this.inFlight.size < this.settings.concurrency) {
-      if (!this.mayStart()) {
-        this.scheduleWake();
-        return;
+  /** Starts attempts on `lane` while its limit has room and its gate lets them through. */
+  private pump(lane: Lane): void {
+    if (this.closed) return;
+    this.expireQueued(lane, this.fullAttemptMs);
+    while (lane.ready.length + lane.queue.length > 0 && lane.inFlight.size < lane.limit.limit) {
+      if (!lane.gate.mayStart(lane.inFlight.size)) {
+        this.expireReady(lane);
+        this.scheduleWake(lane);
+        break;
       }
-      const job = this.queue.shift() as Job;
-      void this.run(job);
+      const job = (lane.ready.shift() ?? lane.queue.shift()) as Job;
+      this.waiting--;
+      this.start(lane, job);
     }
     this.notifyIfIdle();
   }
 
-  /** Closed: yes. Open: only one probe once the cooldown is over, if nobody in flight will probe. */
-  private mayStart(): boolean {
-    const state = this.breaker.state;
-    if (state === CircuitState.Closed) return true;
-    if (state !== CircuitState.Open || this.inFlight.size > 0) return false;
-    return now() >= this.breakerOpenedAt + this.settings.breakerCooldownMs;
-  }
-
   /**
-   * Counts queued notifications whose budget ran out (or has less than `marginMs` left). All share
+   * Expires queued notifications whose budget ran out (or has less than `marginMs` left). All share
    * one budget, so they expire in order.
    */
-  private expireQueued(marginMs = 0): void {
-    const at = now() + marginMs;
-    for (let head = this.queue.peek(); head && head.deadline <= at; head = this.queue.peek()) {
-      this.queue.shift();
+  private expireQueued(lane: Lane, marginMs = 0): void {
+    const at = this.clock.now() + marginMs;
+    for (let head = lane.queue.peek(); head && head.deadline <= at; head = lane.queue.peek()) {
+      lane.queue.shift();
+      this.waiting--;
       this.finish(head, 'expired');
     }
   }
 
-  /** While the queue is stalled, pump again when the breaker may probe or the oldest job expires. */
-  private scheduleWake(): void {
-    const head = this.queue.peek();
-    if (!head) return;
-    clearTimeout(this.wakeTimer);
-    const probeAt = this.breakerOpenedAt + this.settings.breakerCooldownMs;
-    // When the oldest one stops being worth an attempt.
-    const expiresAt = head.deadline - this.fullAttemptMs;
-    const at = this.breaker.state === CircuitState.Open ? Math.min(probeAt, expiresAt) : expiresAt;
-    this.wakeTimer = setTimeout(() => this.pump(), Math.max(1, at - now()));
-    this.wakeTimer.unref();
-  }
-
-  private async run(job: Job): Promise<void> {
-    this.inFlight.add(job);
-    try {
-      await this.deliver(job);
-    } catch (error) {
-      // Unreachable unless there is a bug: deliver() settles every job itself.
-      this.logger.error(`Unexpected delivery error: ${describeError(error)}`);
-      this.finish(job, 'failed');
-    } finally {
-      this.inFlight.delete(job);
-      if (this.queue.length > 0) this.pump();
-      this.notifyIfIdle();
-    }
-  }
-
-  private async deliver(job: Job): Promise<void> {
-    let backoff: IBackoff<unknown> | undefined;
-    for (;;) {
-      if (job.settled) return;
-      const remaining = job.deadline - now();
-      if (remaining < this.fullAttemptMs) return this.finish(job, 'expired');
-      const timeoutMs = Math.max(
-        1,
-        Math.floor(Math.min(this.settings.requestTimeoutMs, remaining)),
-      );
-      let verdict: AttemptFailure | undefined;
-      try {
-        verdict = await this.breaker.execute(() => this.attempt(job, timeoutMs));
-      } catch (error) {
-        if (job.settled) return;
-        if (error instanceof BrokenCircuitError) {
-          await this.waitForBreaker(job);
-          continue;
-        }
-
-        if (!(error instanceof RetryableFailure)) throw error;
-        const { failure } = error;
-        job.lastError = failure.error;
-        if (job.attempts >= this.settings.maxAttempts) {
-          return this.finish(job, 'failed', undefined, failure.error);
-        }
-        backoff = (backoff ?? this.backoff.next()).next(undefined);
-        let delay = backoff.duration;
-        if (failure.retryAfterMs !== undefined) {
-          delay = Math.max(delay, Math.min(failure.retryAfterMs, this.settings.retryMaxDelayMs));
-        }
-        if (now() + delay > job.deadline - this.fullAttemptMs) return this.finish(job, 'expired');
-        await this.sleep(delay, this.sleepers);
-        continue;
+  /** While the lane is stalled, retries that can no longer get a full attempt expire. */
+  private expireReady(lane: Lane): void {
+    if (lane.ready.length === 0) return;
+    const at = this.clock.now() + this.fullAttemptMs;
+    for (const job of lane.ready.drain()) {
+      if (job.deadline > at) lane.ready.push(job);
+      else {
+        this.waiting--;
+        this.finish(job, 'expired');
       }
-      if (job.settled) return;
-      if (!verdict) return this.finish(job, 'sent');
-      const status = verdict.error.status;
-      const outcome = status !== undefined && status >= 400 && status < 500 ? 'rejected' : 'failed';
-      return this.finish(job, outcome, undefined, verdict.error);
     }
   }
 
-  /**
-   * One HTTP attempt. Resolves with nothing on success, or with a failure retrying cannot change
-   * (those do not count against the breaker: Elevate is up); throws `RetryableFailure` otherwise.
-   */
-  private async attempt(job: Job, timeoutMs: number): Promise<AttemptFailure | undefined> {
-    job.attempts++;
-    if (job.attempts > 1) this.counts.retried++;
-    let failure: AttemptFailure;
+  /** While the lane is stalled, pump it again when its gate may open or its oldest job expires. */
+  private scheduleWake(lane: Lane): void {
+    let at = Infinity;
+    const head = lane.queue.peek();
+    if (head) at = head.deadline - this.fullAttemptMs;
+    const retry = lane.ready.peek();
+    if (retry) at = Math.min(at, retry.deadline - this.fullAttemptMs);
+    const reopensAt = lane.gate.reopensAt();
+    if (reopensAt !== undefined) at = Math.min(at, reopensAt);
+    if (at === Infinity || lane.ready.length + lane.queue.length === 0) return;
+    const now = this.clock.now();
+    at = Math.max(at, now + MIN_WAKE_MS);
+    if (lane.wakeTimer !== undefined && lane.wakeAt <= at) return;
+    this.clock.clearTimer(lane.wakeTimer);
+    lane.wakeAt = at;
+    lane.wakeTimer = this.clock.setTimer(() => {
+      lane.wakeTimer = undefined;
+      lane.wakeAt = Infinity;
+      this.pump(lane);
+    }, at - now);
+  }
+
+  private start(lane: Lane, job: Job): void {
+    const remaining = job.deadline - this.clock.now();
+    if (remaining < this.fullAttemptMs) return this.finish(job, 'expired');
+    const timeoutMs = Math.max(1, Math.floor(Math.min(this.settings.requestTimeoutMs, remaining)));
+    lane.inFlight.add(job);
+    this.inFlight++;
+    void this.attempt(lane, job, timeoutMs);
+  }
+
+  /** One attempt through the lane's gate, then what follows from its answer. Never rejects. */
+  private async attempt(lane: Lane, job: Job, timeoutMs: number): Promise<void> {
+    const inFlightAtStart = lane.inFlight.size;
+    const startedAt = this.clock.now();
+    let failure: AttemptFailure | undefined;
+    let refused = false;
     try {
-      const response = await this.transport.send({
-        url: job.context.endpoint,
-        body: job.notification.body,
-        timeoutMs,
+      failure = await lane.gate.execute(async () => {
+        job.attempts++;
+        const result = await attemptDelivery(
+          this.transport,
+          job.notification,
+          job.context,
+          timeoutMs,
+        );
+        if (result?.retryable) throw new RetryableFailure(result);
+        return result;
       });
-      if (response.status >= 200 && response.status < 300) return undefined;
-      failure = failureOfAnswer(response, job.notification, job.context);
     } catch (error) {
-      failure = failureOfTransport(error, timeoutMs, job.context);
+      if (error instanceof RetryableFailure) failure = error.failure;
+      else if (error instanceof BrokenCircuitError) refused = true;
+      else {
+        // Unreachable unless there is a bug: attemptDelivery never rejects.
+        this.logger.error(`Unexpected delivery error: ${describeError(error)}`);
+        refused = true;
+      }
     }
-    if (failure.retryable) throw new RetryableFailure(failure);
-    return failure;
+    // Abandoned at shutdown while the request was out: already settled and counted.
+    if (!lane.inFlight.delete(job)) return;
+    this.inFlight--;
+    if (refused) {
+      // The breaker turned while this one was on its way: it waits with the others, attempt unspent.
+      lane.ready.push(job);
+      this.waiting++;
+      this.scheduleWake(lane);
+    } else {
+      const durationMs = this.clock.now() - startedAt;
+      lane.limit.onSample({
+        startedAt,
+        rttMs: durationMs,
+        inFlight: inFlightAtStart,
+        overloaded: failure?.overloaded ?? false,
+      });
+      for (const observer of this.observers) {
+        observer.attempted?.(lane.clusterUrl, job.attempts, durationMs, failure);
+      }
+      this.afterAttempt(lane, job, failure);
+    }
+    this.pump(lane);
   }
 
-  private waitForBreaker(job: Job): Promise<void> {
-    const probeIn = this.breakerOpenedAt + this.settings.breakerCooldownMs - now();
-    // At least 10 ms: cockatiel times the cooldown on the wall clock, so a clock step could otherwise
-    // turn this into a busy loop of refused calls.
-    const expiresIn = job.deadline - this.fullAttemptMs - now();
-    return this.sleep(Math.max(10, Math.min(probeIn, expiresIn)), this.breakerWaiters);
-  }
-
-  private sleep(ms: number, waiters: Set<() => void>): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      timer.unref();
-      waiters.add(wake);
-    });
+  private afterAttempt(lane: Lane, job: Job, failure: AttemptFailure | undefined): void {
+    if (!failure) return this.finish(job, 'sent');
+    if (!failure.retryable) {
+      const status = failure.error.status;
+      const outcome = status !== undefined && status >= 400 && status < 500 ? 'rejected' : 'failed';
+      return this.finish(job, outcome, undefined, failure.error);
+    }
+    job.lastError = failure.error;
+    const { retryMaxDelayMs, maxAttempts } = this.settings;
+    const retryAfter =
+      failure.retryAfterMs === undefined
+        ? undefined
+        : Math.min(failure.retryAfterMs, retryMaxDelayMs);
+    const status = failure.error.status;
+    // The cluster asked everyone to wait, not just this notification.
+    if (retryAfter !== undefined && (status === 429 || status === 503)) lane.gate.hold(retryAfter);
+    if (job.attempts >= maxAttempts) return this.finish(job, 'failed', undefined, failure.error);
+    job.backoff = (job.backoff ?? this.backoff.next()).next(undefined);
+    const delay = Math.max(job.backoff.duration, retryAfter ?? 0);
+    if (this.clock.now() + delay > job.deadline - this.fullAttemptMs) {
+      return this.finish(job, 'expired');
+    }
+    lane.sleeping.add(job);
+    this.waiting++;
+    job.timer = this.clock.setTimer(() => {
+      if (!lane.sleeping.delete(job)) return;
+      lane.ready.push(job);
+      this.pump(lane);
+    }, delay);
   }
 
   private notifyIfIdle(): void {
@@ -465,54 +480,29 @@ export class DeliveryEngine {
     this.idleWaiters.clear();
   }
 
-  /** Records a job's one final outcome: counters, completion, hooks and (rate-limited) logs. */
+  /** Records a job's one final outcome: completion, then every observer. */
   private finish(
     job: Job,
-    outcome: Outcome,
+    outcome: DeliveryOutcome,
     dropReason?: EsalesDropReason,
     error?: EsalesDeliveryError,
   ): void {
     if (job.settled) return;
     job.settled = true;
-    this.counts[outcome]++;
-    const { notification } = job;
-    const event: EsalesDeliveryEvent = {
-      id: notification.id,
-      market: notification.market,
-      productKey: notification.productKey,
-      variantKey: notification.variantKey,
+    let final: EsalesDeliveryError | undefined;
+    if (outcome === 'dropped') final = this.undelivered(job, dropReason ?? 'queue-full');
+    else if (outcome !== 'sent') final = error ?? this.undelivered(job, 'expired');
+    if (final) job.completion?.reject(final);
+    else job.completion?.resolve();
+    const reason = outcome === 'dropped' ? (dropReason ?? 'queue-full') : undefined;
+    const settled = {
+      notification: job.notification,
+      outcome,
       attempts: job.attempts,
+      ...(reason ? { dropReason: reason } : {}),
+      ...(final ? { error: final } : {}),
     };
-    if (outcome === 'sent') {
-      job.completion?.resolve();
-      this.callHook('onDelivered', () => this.hooks.onDelivered?.(event));
-      return;
-    }
-    if (outcome === 'dropped') {
-      const reason = dropReason ?? 'queue-full';
-      job.completion?.reject(this.undelivered(job, reason));
-      if (reason === 'queue-full') {
-        this.warnings.warn(
-          'queue-full',
-          () =>
-            `Delivery queue is full (maxQueueSize ${this.settings.maxQueueSize}): ` +
-            `${this.counts.dropped - this.counts.abandoned} notification(s) dropped so far`,
-        );
-      }
-      this.callHook('onDropped', () => this.hooks.onDropped?.(event, reason));
-      return;
-    }
-    const final = error ?? this.undelivered(job, 'expired');
-    job.completion?.reject(final);
-    const kind = `${outcome}:${final.status ?? (final as { code?: string }).code ?? final.name}`;
-    this.warnings.warn(
-      kind,
-      () =>
-        `${outcome === 'rejected' ? 'Rejected' : outcome === 'expired' ? 'Expired' : 'Failed'}: ` +
-        `${final.message} (customer ${maskCustomerKey(notification.customerKey)}, ` +
-        `${job.attempts} attempt${job.attempts === 1 ? '' : 's'})`,
-    );
-    this.callHook('onFailed', () => this.hooks.onFailed?.(event, final));
+    for (const observer of this.observers) observer.settled?.(settled);
   }
 
   private undelivered(job: Job, reason: EsalesUndeliveredReason): EsalesUndeliveredError {
@@ -521,16 +511,11 @@ export class DeliveryEngine {
       ...(job.lastError ? { cause: job.lastError } : {}),
     });
   }
-
-  /** Runs an app callback so that neither a throw nor a rejected promise can escape. */
-  private callHook(name: string, call: () => unknown): void {
-    const report = (error: unknown): void =>
-      this.warnings.warn(`hook:${name}`, () => `${name} hook threw: ${describeError(error)}`);
-    try {
-      const result = call();
-      if (isThenable(result)) result.then(undefined, report);
-    } catch (error) {
-      report(error);
-    }
-  }
 }
+
+/** The worst of the clusters' breaker states. */
+export const worstBreakerState = (states: Iterable<EsalesBreakerState>): EsalesBreakerState => {
+  let worst: EsalesBreakerState = 'closed';
+  for (const state of states) if (BREAKER_RANK[state] > BREAKER_RANK[worst]) worst = state;
+  return worst;
+};

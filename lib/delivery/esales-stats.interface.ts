@@ -16,13 +16,40 @@ export type EsalesSkipReason =
   /** Click tracking: a HEAD request (link checkers, mail scanners), not a visitor's click. */
   | 'headRequest';
 
-/** State of the circuit breaker shared by the whole queue. */
+/** State of a cluster's circuit breaker. */
 export type EsalesBreakerState = 'closed' | 'open' | 'half-open';
 
+/** Delivery to one Elevate cluster (markets that share a cluster URL share it). */
+export interface EsalesClusterStats {
+  /** Waiting for their first attempt to this cluster. */
+  readonly queued: number;
+  /** Waiting for their next attempt (backoff, `Retry-After`); they hold no slot. */
+  readonly retrying: number;
+  /** HTTP attempts to this cluster in progress. */
+  readonly inFlight: number;
+  /**
+   * Attempts allowed in flight now: the fixed `concurrency`, or where the adaptive limit stands
+   * (between `minConcurrency` and `maxConcurrency`).
+   */
+  readonly concurrencyLimit: number;
+  /**
+   * The no-load latency the adaptive limit compares against, in milliseconds: the lowest window
+   * average seen. Null with a fixed `concurrency`, and before the first window closed.
+   */
+  readonly latencyBaselineMs: number | null;
+  /** State of this cluster's circuit breaker. */
+  readonly breaker: EsalesBreakerState;
+  /**
+   * Epoch milliseconds until which new attempts are held back, because the cluster answered 429 or
+   * 503 with `Retry-After`; null when not held.
+   */
+  readonly heldUntil: number | null;
+}
+
 /**
- * Counters of `EsalesNotificationService`, since the app started. At rest (`queued` and `inFlight`
- * both 0), every enqueued notification is exactly one of sent, rejected, dropped, expired or failed:
- * `enqueued === sent + rejected + dropped + expired + failed`.
+ * Counters of `EsalesNotificationService`, since the app started. At rest (`queued`, `retrying` and
+ * `inFlight` all 0), every enqueued notification is exactly one of sent, rejected, dropped, expired
+ * or failed: `enqueued === sent + rejected + dropped + expired + failed`.
  */
 export interface EsalesStats {
   /** Notifications accepted for delivery (valid, allowed market, enabled). */
@@ -45,32 +72,29 @@ export interface EsalesStats {
    * an outage, waiting on the breaker, or retrying).
    */
   readonly expired: number;
-  /** Gave up after `maxAttempts`, or on an answer retrying cannot change (501, 505, 3xx). */
+  /** Gave up after `maxAttempts`, or on an answer retrying cannot change (501, 505, 3xx, …). */
   readonly failed: number;
   /** Not enqueued at all; `skippedBy` says why. */
   readonly skipped: number;
   /** `skipped`, by reason. */
   readonly skippedBy: Readonly<Record<EsalesSkipReason, number>>;
-  /** Waiting in the queue now. */
+  /** Waiting for their first attempt now, all clusters together. */
   readonly queued: number;
-  /** Being delivered now (an attempt in progress, or waiting to retry). */
+  /** Waiting for their next attempt now (backoff, `Retry-After`), all clusters together. */
+  readonly retrying: number;
+  /** HTTP attempts in progress now, all clusters together. */
   readonly inFlight: number;
-  /** The queue's bound (`maxQueueSize`). */
+  /** The bound on `queued + retrying` (`maxQueueSize`). */
   readonly maxQueueSize: number;
-  /** State of the circuit breaker. */
+  /** The worst breaker state among the clusters: open, then half-open, then closed. */
   readonly breaker: EsalesBreakerState;
+  /** The clusters' concurrency limits added up: attempts allowed in flight now. */
+  readonly concurrencyLimit: number;
+  /**
+   * The latency baseline of the slowest cluster, in milliseconds (see
+   * `EsalesClusterStats.latencyBaselineMs`); null while no cluster has one.
+   */
+  readonly latencyBaselineMs: number | null;
+  /** Per cluster, by cluster base URL (no credentials: the options refuse them). */
+  readonly clusters: Readonly<Record<string, EsalesClusterStats>>;
 }
-
-/** What the delivery hooks learn about a notification. No customer key, session key or token. */
-export interface EsalesDeliveryEvent {
-  /** The notification's `id`, the same on every attempt. */
-  readonly id: string;
-  readonly market: string;
-  readonly productKey: string | null;
-  readonly variantKey: string | null;
-  /** HTTP attempts made (0 when it was never sent). */
-  readonly attempts: number;
-}
-
-/** Why a notification was dropped. */
-export type EsalesDropReason = 'queue-full' | 'shutdown';

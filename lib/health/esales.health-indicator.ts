@@ -6,9 +6,11 @@ import { EsalesNotificationService } from '../esales-notification.service.js';
 const QUEUE_DOWN_RATIO = 0.9;
 
 /**
- * `@nestjs/terminus` health indicator for the notification queue: down while the circuit breaker is
- * open (Elevate keeps failing) or the queue is more than 90 % full (notifications are about to be
- * dropped); up otherwise. Import it from `nestjs-esales/terminus` and list it as a provider next to
+ * `@nestjs/terminus` health indicator for the notification queue: down while a cluster's circuit
+ * breaker is open (Elevate keeps failing) or the queue (`queued + retrying`) is more than 90 % full
+ * (notifications are about to be dropped); up otherwise. The details carry the counters, the
+ * concurrency limit (the clusters' limits added up) and the slowest cluster's latency baseline, which
+ * tell "Elevate is slow" (baseline up, limit steady) from "Elevate is overloaded" (limit down). Import it from `nestjs-esales/terminus` and list it as a provider next to
  * `TerminusModule`.
  *
  * Meant for monitoring and dashboards, not for liveness or readiness probes: the shop works without
@@ -32,14 +34,25 @@ export class EsalesHealthIndicator {
 
   /** The queue's health under `key`, with its counters (no secrets) as details. */
   isHealthy<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
-    const { breaker, queued, maxQueueSize, inFlight, dropped, expired, failed } =
-      this.notifications.getStats();
-    const details = { breaker, queued, maxQueueSize, inFlight, dropped, expired, failed };
+    const stats = this.notifications.getStats();
+    const { breaker, queued, retrying, maxQueueSize } = stats;
+    const details = {
+      breaker,
+      queued,
+      retrying,
+      maxQueueSize,
+      inFlight: stats.inFlight,
+      concurrencyLimit: stats.concurrencyLimit,
+      latencyBaselineMs: stats.latencyBaselineMs,
+      dropped: stats.dropped,
+      expired: stats.expired,
+      failed: stats.failed,
+    };
     const session = this.indicators.check(key);
     if (breaker === 'open') {
       return session.down({ ...details, message: 'circuit breaker open: Elevate keeps failing' });
     }
-    if (queued > maxQueueSize * QUEUE_DOWN_RATIO) {
+    if (queued + retrying > maxQueueSize * QUEUE_DOWN_RATIO) {
       return session.down({ ...details, message: 'notification queue more than 90% full' });
     }
     return session.up(details);

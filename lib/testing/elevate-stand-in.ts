@@ -25,6 +25,11 @@ export interface StandInRequest {
   readonly remotePort: number | undefined;
   /** Status answered; undefined while pending, or when the stand-in hung up or never answered. */
   status?: number;
+  /**
+   * Milliseconds from receiving the request to answering it, waiting for `capacity` included;
+   * undefined until answered.
+   */
+  latencyMs?: number;
 }
 
 /** How the stand-in answers one request. */
@@ -67,6 +72,12 @@ export interface ElevateStandInOptions {
    * @default 10000
    */
   maxRecorded?: number;
+  /**
+   * Answer at most this many requests at once, like an overloaded cluster: the others wait, oldest
+   * first, until one is answered (so latency rises with load). Can be changed with `setCapacity`.
+   * @default unlimited
+   */
+  capacity?: number;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -97,6 +108,13 @@ export class ElevateStandIn {
   private responder: StandInResponder | undefined;
   /** Requests deliberately left without an answer ('hang' or 'reset'). */
   private readonly unanswered = new WeakSet<StandInRequest>();
+  /** Requests answered or deliberately left unanswered, since the last `clear()`. */
+  private settledCount = 0;
+  private openRequests = 0;
+  private peakOpenRequests = 0;
+  private capacity: number;
+  private serving = 0;
+  private readonly waitingForCapacity: (() => void)[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -105,6 +123,7 @@ export class ElevateStandIn {
     readonly url: string,
   ) {
     this.events.setMaxListeners(0);
+    this.capacity = options.capacity ?? Infinity;
   }
 
   /** Starts a stand-in and resolves once it listens. */
@@ -130,9 +149,27 @@ export class ElevateStandIn {
     this.responder = responder;
   }
 
-  /** Forgets recorded requests. */
+  /** Forgets recorded requests (and resets `maxInFlight` to what is open now). */
   clear(): void {
     this.requests.length = 0;
+    this.settledCount = 0;
+    this.peakOpenRequests = this.openRequests;
+  }
+
+  /** Requests received and not yet answered (hanging ones excluded once they are left hanging). */
+  get inFlight(): number {
+    return this.openRequests;
+  }
+
+  /** The most requests that were open at once since start (or the last `clear()`). */
+  get maxInFlight(): number {
+    return this.peakOpenRequests;
+  }
+
+  /** Changes how many requests are answered at once (see the `capacity` option). */
+  setCapacity(capacity: number = Infinity): void {
+    this.capacity = capacity;
+    this.admitWaiting();
   }
 
   /**
@@ -140,8 +177,7 @@ export class ElevateStandIn {
    * the recorded requests; rejects after `timeoutMs`.
    */
   async waitForRequests(count: number, timeoutMs = 5_000): Promise<StandInRequest[]> {
-    const settled = () =>
-      this.requests.filter((r) => r.status !== undefined || this.unanswered.has(r)).length;
+    const settled = () => this.settledCount;
     if (settled() >= count) return this.requests;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -237,7 +273,48 @@ export class ElevateStandIn {
     this.requests.push(request);
     const max = this.options.maxRecorded ?? 10_000;
     if (this.requests.length > max) this.requests.splice(0, this.requests.length - max);
+    const receivedAt = performance.now();
+    this.openRequests++;
+    if (this.openRequests > this.peakOpenRequests) this.peakOpenRequests = this.openRequests;
+    try {
+      await this.withCapacity(() => this.answer(req, res, request, receivedAt));
+    } finally {
+      this.openRequests--;
+    }
+  }
 
+  /** Runs `serve` once fewer than `capacity` requests are being served. */
+  private async withCapacity(serve: () => Promise<void>): Promise<void> {
+    if (this.serving >= this.capacity) {
+      await new Promise<void>((resolve) => this.waitingForCapacity.push(resolve));
+    }
+    this.serving++;
+    try {
+      await serve();
+    } finally {
+      this.serving--;
+      this.admitWaiting();
+    }
+  }
+
+  private admitWaiting(): void {
+    while (this.serving < this.capacity && this.waitingForCapacity.length > 0) {
+      // Counted as serving at once, so a burst of releases cannot admit more than the capacity.
+      this.serving++;
+      const admit = this.waitingForCapacity.shift() as () => void;
+      queueMicrotask(() => {
+        this.serving--;
+        admit();
+      });
+    }
+  }
+
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: StandInRequest,
+    receivedAt: number,
+  ): Promise<void> {
     let answer: StandInAnswer;
     try {
       answer =
@@ -248,21 +325,27 @@ export class ElevateStandIn {
     }
     if (answer === 'hang') {
       this.unanswered.add(request);
-      this.events.emit('settled');
+      this.settle();
       return;
     }
     if (answer === 'reset') {
       req.socket.destroy();
       this.unanswered.add(request);
-      this.events.emit('settled');
+      this.settle();
       return;
     }
     const { status, body: responseBody, headers, delayMs } = answer;
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
     if (res.destroyed) return;
     request.status = status;
+    request.latencyMs = performance.now() - receivedAt;
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
     res.end(status === 204 || status === 304 ? undefined : responseBody);
+    this.settle();
+  }
+
+  private settle(): void {
+    this.settledCount++;
     this.events.emit('settled');
   }
 }

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { isAxiosError } from 'axios';
 import {
   EsalesTransportFailure,
@@ -10,7 +10,10 @@ import {
   type EsalesTransportRequest,
   type EsalesTransportResponse,
 } from './esales-transport.interface.js';
-import { MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES } from '../esales.constants.js';
+import {
+  IDLE_CONNECTION_MS,
+  MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES,
+} from './transport-names.js';
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 
@@ -18,6 +21,17 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 interface Agents {
   readonly httpAgent: HttpAgent | undefined;
   readonly httpsAgent: HttpsAgent | undefined;
+}
+
+/** Options of `new AxiosEsalesTransport(httpService, options)`. */
+export interface AxiosEsalesTransportOptions {
+  /**
+   * Most sockets per cluster origin on the transport's own keep-alive agents (not on agents the axios
+   * instance is configured with). The module sizes it to `maxConcurrency` (or the fixed
+   * `concurrency`).
+   * @default unlimited
+   */
+  readonly maxSockets?: number;
 }
 
 /**
@@ -34,7 +48,10 @@ export class AxiosEsalesTransport implements EsalesTransport {
   // Per instance, not module scope: each app gets its own pool and can tear it down on close.
   private agents: Agents | undefined;
 
-  constructor(private readonly http: HttpService) {}
+  constructor(
+    private readonly http: HttpService,
+    @Optional() private readonly options: AxiosEsalesTransportOptions = {},
+  ) {}
 
   async send({ url, body, timeoutMs }: EsalesTransportRequest): Promise<EsalesTransportResponse> {
     // axios' `timeout` is an idle timeout on the socket; the signal bounds the whole exchange.
@@ -76,13 +93,17 @@ export class AxiosEsalesTransport implements EsalesTransport {
   /** Keep-alive agents for what the axios instance has no agent configured for. */
   private ownAgents(): Agents {
     const { defaults } = this.http.axiosRef;
+    // An idle socket is closed after IDLE_CONNECTION_MS (the agent's timeout only ends free sockets;
+    // a request's own deadline is set per request).
+    const options = {
+      keepAlive: true,
+      scheduling: 'lifo',
+      timeout: IDLE_CONNECTION_MS,
+      ...(this.options.maxSockets ? { maxSockets: this.options.maxSockets } : {}),
+    } as const;
     return {
-      httpAgent: defaults.httpAgent
-        ? undefined
-        : new HttpAgent({ keepAlive: true, scheduling: 'lifo' }),
-      httpsAgent: defaults.httpsAgent
-        ? undefined
-        : new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }),
+      httpAgent: defaults.httpAgent ? undefined : new HttpAgent(options),
+      httpsAgent: defaults.httpsAgent ? undefined : new HttpsAgent(options),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { Agent, type Dispatcher } from 'undici';
 import {
   EsalesTransportFailure,
@@ -6,7 +6,10 @@ import {
   type EsalesTransportRequest,
   type EsalesTransportResponse,
 } from './esales-transport.interface.js';
-import { MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES } from '../esales.constants.js';
+import {
+  IDLE_CONNECTION_MS,
+  MAX_RESPONSE_BODY_BYTES as MAX_BODY_BYTES,
+} from './transport-names.js';
 
 /** undici's own timeouts. Ours (the deadline) reports as `DEADLINE_CODE`. */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
@@ -19,6 +22,16 @@ const DEADLINE_CODE = 'ETIMEDOUT';
 const MAX_CACHED_TARGETS = 64;
 // One object for every request: undici only reads it.
 const HEADERS = Object.freeze({ 'content-type': 'application/json', accept: '*/*' });
+
+/** Options of `new UndiciEsalesTransport()`. */
+export interface UndiciEsalesTransportOptions {
+  /**
+   * Most connections per cluster origin (HTTP/1.1: one request per connection). The module sizes it
+   * to `maxConcurrency` (or the fixed `concurrency`).
+   * @default unlimited
+   */
+  readonly connections?: number;
+}
 
 interface Target {
   readonly origin: string;
@@ -38,10 +51,22 @@ interface Target {
  */
 @Injectable()
 export class UndiciEsalesTransport implements EsalesTransport {
-  // Per instance: each app gets its own pool and can tear it down on close. undici's own idle timeouts
-  // are off: the deadline below bounds every request, and costs no timer bookkeeping in undici.
-  private readonly agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  // Per instance: each app gets its own pool and can tear it down on close. undici's own request
+  // timeouts are off: the deadline below bounds every request, and costs no timer bookkeeping in
+  // undici. Idle connections close after IDLE_CONNECTION_MS, so a pool that grew with the
+  // concurrency limit shrinks again when the limit falls.
+  private readonly agent: Agent;
   private readonly targets = new Map<string, Target>();
+
+  constructor(@Optional() options: UndiciEsalesTransportOptions = {}) {
+    this.agent = new Agent({
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: IDLE_CONNECTION_MS,
+      keepAliveMaxTimeout: IDLE_CONNECTION_MS,
+      ...(options.connections ? { connections: options.connections } : {}),
+    });
+  }
 
   send({ url, body, timeoutMs }: EsalesTransportRequest): Promise<EsalesTransportResponse> {
     return new Promise((resolve, reject) => {

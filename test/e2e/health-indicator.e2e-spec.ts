@@ -79,8 +79,12 @@ describe('EsalesHealthIndicator on a real /health route', () => {
       status: 'up',
       breaker: 'closed',
       queued: 0,
+      retrying: 0,
       maxQueueSize: 10_000,
       inFlight: 0,
+      // The adaptive limit starts at twice minConcurrency; one notification teaches it nothing.
+      concurrencyLimit: 32,
+      latencyBaselineMs: null,
       dropped: 0,
       expired: 0,
       failed: 0,

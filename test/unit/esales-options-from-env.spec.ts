@@ -68,9 +68,52 @@ describe('esalesOptionsFromEnv', () => {
     });
     expect(resolveEsalesOptions(options).delivery).toMatchObject({
       maxQueueSize: 500,
-      concurrency: 4,
+      concurrency: { mode: 'fixed', limit: 4 },
       shutdownTimeoutMs: 0,
     });
+  });
+
+  it.each([
+    [{ ESALES_CONCURRENCY: 'adaptive' }, { concurrency: 'adaptive' }],
+    [{ ESALES_CONCURRENCY: ' Adaptive ' }, { concurrency: 'adaptive' }],
+    [{ ESALES_CONCURRENCY: '32' }, { concurrency: 32 }],
+    [
+      { ESALES_MIN_CONCURRENCY: '4', ESALES_MAX_CONCURRENCY: '64' },
+      { minConcurrency: 4, maxConcurrency: 64 },
+    ],
+  ])('reads the concurrency variables %j', (variables, expected) => {
+    const options = esalesOptionsFromEnv({
+      ESALES_CLUSTER_ID: 'w1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ...variables,
+    });
+    expect(options).toMatchObject(expected);
+  });
+
+  it.each([
+    [
+      { ESALES_CONCURRENCY: 'auto' },
+      'ESALES_CONCURRENCY: must be adaptive or a whole number; got "auto"',
+    ],
+    [
+      { ESALES_CONCURRENCY: '8', ESALES_MAX_CONCURRENCY: '64' },
+      'maxConcurrency (ESALES_MAX_CONCURRENCY): only apply to concurrency (ESALES_CONCURRENCY) "adaptive", not to a fixed concurrency (ESALES_CONCURRENCY) (8)',
+    ],
+    [
+      { ESALES_MIN_CONCURRENCY: '300' },
+      'minConcurrency (ESALES_MIN_CONCURRENCY): must not exceed maxConcurrency (ESALES_MAX_CONCURRENCY) (256, the default)',
+    ],
+  ])('refuses concurrency variables that cannot work: %j', (variables, problem) => {
+    const problems = configError(() =>
+      resolveEsalesOptions(
+        esalesOptionsFromEnv({
+          ESALES_CLUSTER_ID: 'w1',
+          ESALES_DEFAULT_MARKET: 'UK',
+          ...variables,
+        }),
+      ),
+    ).problems;
+    expect(problems).toEqual([problem]);
   });
 
   it('names the delivery variables in boot errors', () => {
@@ -78,13 +121,13 @@ describe('esalesOptionsFromEnv', () => {
       ESALES_CLUSTER_ID: 'w1',
       ESALES_DEFAULT_MARKET: 'UK',
       ESALES_CONCURRENCY: '0',
-      ESALES_MAX_ATTEMPTS: '99',
+      ESALES_MAX_ATTEMPTS: '1001',
       ESALES_RETRY_BASE_DELAY_MS: '2000',
       ESALES_RETRY_MAX_DELAY_MS: '1000',
     });
     expect(configError(() => resolveEsalesOptions(options)).problems).toEqual([
-      'concurrency (ESALES_CONCURRENCY): must be at least 1',
-      'maxAttempts (ESALES_MAX_ATTEMPTS): must be at most 20',
+      'concurrency (ESALES_CONCURRENCY): must be "adaptive" or a whole number from 1 to 1024',
+      'maxAttempts (ESALES_MAX_ATTEMPTS): must be at most 1000',
       'retryBaseDelayMs (ESALES_RETRY_BASE_DELAY_MS): must not exceed retryMaxDelayMs (ESALES_RETRY_MAX_DELAY_MS) (1000)',
     ]);
   });
@@ -94,7 +137,8 @@ describe('esalesOptionsFromEnv', () => {
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_BREAKER_COOLDOWN_MS');
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_MARKET_<M>_PRIVATE_KEY');
     expect(ESALES_ENV_VARIABLES).toContain('ESALES_TRANSPORT');
-    expect(ESALES_ENV_VARIABLES).toHaveLength(24);
+    expect(ESALES_ENV_VARIABLES).toContain('ESALES_MAX_CONCURRENCY');
+    expect(ESALES_ENV_VARIABLES).toHaveLength(26);
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const name of ESALES_ENV_VARIABLES) expect(readme).toContain(`\`${name}\``);
   });

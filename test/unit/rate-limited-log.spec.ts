@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { RateLimitedLog } from '../../lib/delivery/rate-limited-log.js';
+import { RateLimitedLog } from '../../lib/common/rate-limited-log.js';
 
 class Lines extends Logger {
   readonly lines: string[] = [];

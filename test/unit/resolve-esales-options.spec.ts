@@ -67,8 +67,8 @@ describe('resolveEsalesOptions', () => {
     const { delivery, hooks } = resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK' });
     expect(delivery).toEqual({
       maxQueueSize: 10_000,
-      concurrency: 16,
-      maxAttempts: 4,
+      concurrency: { mode: 'adaptive', min: 16, max: 256 },
+      maxAttempts: 20,
       retryBaseDelayMs: 200,
       retryMaxDelayMs: 5_000,
       deliveryTimeoutMs: 15_000,
@@ -96,12 +96,43 @@ describe('resolveEsalesOptions', () => {
       }),
     ).toEqual([
       'maxQueueSize: must be at least 1',
-      'concurrency: must be a whole number',
+      'concurrency: must be "adaptive" or a whole number from 1 to 1024',
       'deliveryTimeoutMs: must be a whole number of milliseconds',
       'shutdownTimeoutMs: must be at least 0',
       'breakerCooldownMs: must be at most 600000',
       'onDelivered: must be a function',
     ]);
+  });
+
+  it.each<[Partial<EsalesModuleOptions>, unknown]>([
+    [{}, { mode: 'adaptive', min: 16, max: 256 }],
+    [{ concurrency: 'adaptive' }, { mode: 'adaptive', min: 16, max: 256 }],
+    [
+      { minConcurrency: 2, maxConcurrency: 8 },
+      { mode: 'adaptive', min: 2, max: 8 },
+    ],
+    // A ceiling below the default floor takes the floor down with it.
+    [{ maxConcurrency: 8 }, { mode: 'adaptive', min: 8, max: 8 }],
+    [{ concurrency: 16 }, { mode: 'fixed', limit: 16 }],
+  ])('resolves the concurrency options %j', (options, expected) => {
+    const { delivery } = resolveEsalesOptions({ clusterId: 'w1', defaultMarket: 'UK', ...options });
+    expect(delivery.concurrency).toEqual(expected);
+  });
+
+  it.each([
+    [{ concurrency: 'auto' }, 'concurrency: must be "adaptive" or a whole number from 1 to 1024'],
+    [{ concurrency: 0 }, 'concurrency: must be "adaptive" or a whole number from 1 to 1024'],
+    [
+      { concurrency: 4, minConcurrency: 2, maxConcurrency: 8 },
+      'minConcurrency and maxConcurrency: only apply to concurrency "adaptive", not to a fixed concurrency (4)',
+    ],
+    [
+      { minConcurrency: 9, maxConcurrency: 8 },
+      'minConcurrency: must not exceed maxConcurrency (8)',
+    ],
+    [{ maxConcurrency: 1025 }, 'maxConcurrency: must be at most 1024'],
+  ])('refuses concurrency options that cannot work: %j', (options, problem) => {
+    expect(problemsOf({ clusterId: 'w1', defaultMarket: 'UK', ...options })).toEqual([problem]);
   });
 
   it('applies click-tracking defaults and checks its options', () => {

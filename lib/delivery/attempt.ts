@@ -8,9 +8,15 @@ import { EsalesTimeoutError } from '../errors/esales-timeout.error.js';
 import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
 import {
   EsalesTransportFailure,
+  type EsalesTransport,
   type EsalesTransportResponse,
 } from '../transport/esales-transport.interface.js';
 import { isRetryableNetworkCode, isRetryableStatus, retryAfterMs } from './retry-rules.js';
+
+/*
+ * One HTTP attempt and what its answer means: the part every delivery backend shares. No queue, no
+ * retries, no state.
+ */
 
 /** Name of the endpoint in messages. */
 export const NON_ESALES_CLICK = 'non-esales-click';
@@ -21,6 +27,34 @@ export interface AttemptFailure {
   readonly retryable: boolean;
   /** What `Retry-After` asked for, in milliseconds. */
   readonly retryAfterMs?: number;
+  /**
+   * The cluster said it is overloaded or did not answer in time (5xx, 408, 429, a timeout, a network
+   * error): the concurrency limit backs off.
+   */
+  readonly overloaded: boolean;
+}
+
+/**
+ * Sends one notification once. Resolves with undefined when Elevate accepted it (2xx), otherwise
+ * with the typed failure; never rejects.
+ */
+export async function attemptDelivery(
+  transport: EsalesTransport,
+  prepared: PreparedNotification,
+  context: EsalesDeliveryErrorContext,
+  timeoutMs: number,
+): Promise<AttemptFailure | undefined> {
+  try {
+    const response = await transport.send({
+      url: context.endpoint,
+      body: prepared.body,
+      timeoutMs,
+    });
+    if (response.status >= 200 && response.status < 300) return undefined;
+    return failureOfAnswer(response, prepared, context);
+  } catch (error) {
+    return failureOfTransport(error, timeoutMs, context);
+  }
 }
 
 /** Maps a non-2xx answer to its typed error. */
@@ -38,7 +72,12 @@ export function failureOfAnswer(
     error = new EsalesServerError(NON_ESALES_CLICK, status, excerpt, context, response.retryAfter);
   const retryable = isRetryableStatus(status);
   const wait = retryable ? retryAfterMs(response.retryAfter) : undefined;
-  return { error, retryable, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+  return {
+    error,
+    retryable,
+    overloaded: retryable,
+    ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+  };
 }
 
 /** Maps a transport failure (no answer) to its typed error. */
@@ -48,12 +87,18 @@ export function failureOfTransport(
   context: EsalesDeliveryErrorContext,
 ): AttemptFailure {
   if (failure instanceof EsalesTransportFailure && failure.kind === 'timeout') {
-    return { error: new EsalesTimeoutError(NON_ESALES_CLICK, timeoutMs, context), retryable: true };
+    return {
+      error: new EsalesTimeoutError(NON_ESALES_CLICK, timeoutMs, context),
+      retryable: true,
+      overloaded: true,
+    };
   }
   const code = failure instanceof EsalesTransportFailure ? failure.code : 'ERR_UNKNOWN';
+  const retryable = isRetryableNetworkCode(code);
   return {
     error: new EsalesNetworkError(NON_ESALES_CLICK, code, context),
-    retryable: isRetryableNetworkCode(code),
+    retryable,
+    overloaded: retryable,
   };
 }
 
@@ -64,7 +109,3 @@ function excerptOf(body: string, prepared: PreparedNotification): string {
   text = text.replace(/\s+/g, ' ').trim();
   return text.length > BODY_EXCERPT_LENGTH ? `${text.slice(0, BODY_EXCERPT_LENGTH)}…` : text;
 }
-
-/** A customer key as logs show it: enough to correlate, not enough to identify the visitor. */
-export const maskCustomerKey = (customerKey: string): string =>
-  customerKey.length <= 8 ? '…' : `${customerKey.slice(0, 4)}…`;

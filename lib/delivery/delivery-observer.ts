@@ -1,0 +1,45 @@
+import type { EsalesDeliveryError } from '../errors/esales.error.js';
+import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
+import type { AttemptFailure } from './attempt.js';
+import type { EsalesDropReason } from './esales-delivery-hooks.interface.js';
+import type { EsalesBreakerState, EsalesSkipReason } from './esales-stats.interface.js';
+
+/** A notification's one final outcome. */
+export type DeliveryOutcome = 'sent' | 'rejected' | 'failed' | 'expired' | 'dropped';
+
+/** @internal What observers learn when a notification settles. */
+export interface SettledNotification {
+  readonly notification: PreparedNotification;
+  readonly outcome: DeliveryOutcome;
+  /** HTTP attempts made. */
+  readonly attempts: number;
+  /** Set for `dropped`. */
+  readonly dropReason?: EsalesDropReason;
+  /** Set for every outcome but `sent`: what the caller of `send…()` is rejected with. */
+  readonly error?: EsalesDeliveryError;
+}
+
+/**
+ * @internal Something that wants to know what the delivery engine does: stats, the app's hooks,
+ * warnings, and later metrics. Every method is optional and must not throw; the engine calls them in
+ * the order the observers were registered.
+ */
+export interface DeliveryObserver {
+  /** A notification was admitted (or, when the engine is shut down, is about to be dropped). */
+  enqueued?(notification: PreparedNotification): void;
+  /** One HTTP attempt finished: `failure` is undefined on a 2xx. `attempt` counts from 1. */
+  attempted?(
+    cluster: string,
+    attempt: number,
+    durationMs: number,
+    failure: AttemptFailure | undefined,
+  ): void;
+  /** A notification has its final outcome. */
+  settled?(settled: SettledNotification): void;
+  /** A notification was not handed to the engine at all. */
+  skipped?(reason: EsalesSkipReason): void;
+  /** A cluster's circuit breaker changed state. */
+  breakerChanged?(cluster: string, state: EsalesBreakerState): void;
+  /** At shutdown, what was left undelivered was abandoned. */
+  abandoned?(queued: number, inFlight: number): void;
+}
