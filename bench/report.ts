@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { CapacityOutcome } from './processes/capacity-app.js';
 
 /*
  * The bench's results as one table: printed, and written into BENCHMARKS.md between two markers so
@@ -100,6 +101,38 @@ export interface BenchResults {
         samples: P5Sample[];
       }
     | undefined;
+  p7?: (CapacityOutcome & {
+    latencyMs: number;
+    rate: number;
+    seconds: number;
+    config: 'adaptive' | 'fixed';
+    standInMaxInFlight: number;
+    /** The limit's ceiling (maxConcurrency, or the fixed 16) ÷ latency: the most it can carry. */
+    littleBoundPerSecond: number;
+  })[];
+  p8?: {
+    capacity: number;
+    serviceMs: number;
+    rate: number;
+    seconds: number;
+    capacityPerSecond: number;
+    deliveredPerSecond: number;
+    throughputRatio: number;
+    noLoadLatencyMs: number;
+    standInP99Ms: number;
+    latencyRatio: number;
+    standInMaxInFlight: number;
+    outcome: CapacityOutcome;
+  };
+  p9?: {
+    delayMs: number;
+    rate: number;
+    seconds: number;
+    outcome: CapacityOutcome;
+    deliveredRatio: number;
+    distinctAccepted: number;
+    attemptsPerNotification: number;
+  };
   p6:
     | {
         count: number;
@@ -290,6 +323,58 @@ function rows(results: BenchResults): Row[] {
       measured: `${n(p6.signPerSecond, 0)} vs ${n(p6.rawHmacPerSecond, 0)} signatures/s = ${n(p6.signRatio)}`,
       goal: '≥ 0.9',
       verdict: verdict(p6.signRatio >= 0.9),
+    });
+  }
+  for (const row of results.p7 ?? []) {
+    const delivered = row.sent / row.enqueued;
+    const queueSeconds = row.peakWaiting / row.rate;
+    const noGoal = row.latencyMs < 50;
+    out.push({
+      id: 'P7',
+      setup:
+        `cluster answers after ${row.latencyMs} ms, ${row.rate}/s for ${row.seconds} s, ` +
+        (row.config === 'adaptive' ? 'default options (adaptive)' : '`concurrency: 16`'),
+      measured:
+        `${n(delivered * 100, 1)} % delivered (${row.sent}/${row.enqueued}; dropped ${row.dropped}, ` +
+        `expired ${row.expired}); queue peak ${row.peakWaiting} = ${n(queueSeconds, 2)} s of arrivals; ` +
+        `limit peak ${row.peakLimit}, cluster saw ≤ ${row.standInMaxInFlight} in flight; ` +
+        `bound ${row.config === 'adaptive' ? 'maxConcurrency' : '16'} ÷ latency = ${n(row.littleBoundPerSecond, 0)}/s`,
+      goal:
+        row.config === 'fixed'
+          ? 'comparison'
+          : noGoal
+            ? 'none (CPU-bound here)'
+            : '100 %, queue ≤ 2 s',
+      verdict:
+        row.config === 'fixed' || noGoal ? '' : verdict(delivered === 1 && queueSeconds <= 2),
+    });
+  }
+  if (results.p8) {
+    const p8 = results.p8;
+    out.push({
+      id: 'P8',
+      setup:
+        `cluster serves ${p8.capacity} at once in ${p8.serviceMs} ms (${n(p8.capacityPerSecond, 0)}/s), ` +
+        `arrivals ${p8.rate}/s for ${p8.seconds} s, default options`,
+      measured:
+        `${n(p8.deliveredPerSecond, 0)}/s delivered = ${n(p8.throughputRatio)} of capacity; cluster p99 ` +
+        `${n(p8.standInP99Ms, 1)} ms vs ${n(p8.noLoadLatencyMs, 1)} ms at no load = ${n(p8.latencyRatio)}; ` +
+        `limit ended at ${p8.outcome.finalLimit} (peak ${p8.outcome.peakLimit}), cluster saw ≤ ${p8.standInMaxInFlight}`,
+      goal: 'throughput ≥ 0.9, p99 ratio ≤ 2',
+      verdict: verdict(p8.throughputRatio >= 0.9 && p8.latencyRatio <= 2),
+    });
+  }
+  if (results.p9) {
+    const p9 = results.p9;
+    out.push({
+      id: 'P9',
+      setup: `every second answer a 503 (${p9.delayMs} ms), ${p9.rate}/s for ${p9.seconds} s, default options`,
+      measured:
+        `${n(p9.deliveredRatio * 100, 1)} % delivered (${p9.outcome.sent}/${p9.outcome.enqueued}, ` +
+        `${p9.distinctAccepted} distinct ids accepted; expired ${p9.outcome.expired}, failed ` +
+        `${p9.outcome.failed}); ${n(p9.attemptsPerNotification)} attempts per notification`,
+      goal: '100 % within the budget',
+      verdict: verdict(p9.deliveredRatio === 1),
     });
   }
   return out;

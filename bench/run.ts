@@ -9,6 +9,7 @@ import type { Pool } from 'undici';
 import { CustomerKeyAuthentication } from '../lib/auth/customer-key-authentication.js';
 import { MessageAuthentication } from '../lib/auth/message-authentication.js';
 import { latencyChartSvg, type ChartPanel } from './chart.js';
+import { benchCapacity, type CapacitySettings } from './measures/capacity.js';
 import { Child } from './ipc.js';
 import { median, openLoop, percentile, poolFor, saturate, sortedLatencies } from './load.js';
 import type { AppUnderTestOptions, AppUsage } from './processes/app.js';
@@ -33,18 +34,33 @@ import { writeReport, type BenchResults, type LatencySummary, type P5Sample } fr
  */
 
 type Mode = 'quick' | 'full' | 'smoke';
+const ALL_MEASURES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'];
 const argv = process.argv.slice(2);
 const mode: Mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--full') ? 'full' : 'quick';
 const profile = argv.includes('--profile');
 /** `--only=P1,P4`: run only these measures (the report then has only their rows). */
 const only = new Set(
-  (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? 'P1,P2,P3,P4,P5,P6')
+  (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? ALL_MEASURES.join(','))
     .toUpperCase()
     .split(','),
 );
 const wants = (id: string) => only.has(id);
 
-const SETTINGS = {
+interface BenchSettings {
+  rounds: number;
+  phaseMs: number;
+  warmupMs: number;
+  satRounds: number;
+  satMs: number;
+  p4Count: number;
+  p4Reps: Record<Transport, number>;
+  p5: { rate: number; beforeMs: number; outageMs: number; afterMs: number; sampleMs: number };
+  p6Count: number;
+  capacity: CapacitySettings;
+  apps: [Platform, Transport][];
+}
+
+const ALL_SETTINGS = {
   quick: {
     rounds: 2,
     phaseMs: 2_000,
@@ -55,6 +71,18 @@ const SETTINGS = {
     p4Reps: { undici: 2, axios: 1 },
     p5: { rate: 1_000, beforeMs: 2_000, outageMs: 30_000, afterMs: 4_000, sampleMs: 1_000 },
     p6Count: 100_000,
+    capacity: {
+      p7: [
+        [10, 2_000],
+        [50, 2_000],
+        [250, 500],
+        [1_000, 200],
+      ],
+      p7Seconds: 5,
+      p7Fixed: false,
+      p8: { capacity: 32, serviceMs: 50, rate: 1_000, seconds: 5 },
+      p9: { delayMs: 10, rate: 500, seconds: 4 },
+    },
     /** Apps measured: the axios transport on Express only, to stay within 3 minutes. */
     apps: [
       ['express', 'undici'],
@@ -72,6 +100,18 @@ const SETTINGS = {
     p4Reps: { undici: 4, axios: 2 },
     p5: { rate: 1_000, beforeMs: 10_000, outageMs: 30_000, afterMs: 15_000, sampleMs: 1_000 },
     p6Count: 300_000,
+    capacity: {
+      p7: [
+        [10, 2_000],
+        [50, 2_000],
+        [250, 500],
+        [1_000, 200],
+      ],
+      p7Seconds: 12,
+      p7Fixed: true,
+      p8: { capacity: 32, serviceMs: 50, rate: 1_000, seconds: 12 },
+      p9: { delayMs: 10, rate: 500, seconds: 10 },
+    },
     apps: [
       ['express', 'undici'],
       ['express', 'axios'],
@@ -89,23 +129,20 @@ const SETTINGS = {
     p4Reps: { undici: 1, axios: 1 },
     p5: { rate: 200, beforeMs: 300, outageMs: 1_000, afterMs: 1_000, sampleMs: 250 },
     p6Count: 2_000,
+    capacity: {
+      p7: [[50, 500]],
+      p7Seconds: 0.5,
+      p7Fixed: false,
+      p8: { capacity: 8, serviceMs: 20, rate: 500, seconds: 1.2 },
+      p9: { delayMs: 5, rate: 200, seconds: 0.5 },
+    },
     apps: [
       ['express', 'undici'],
       ['fastify', 'axios'],
     ],
   },
-}[mode] as {
-  rounds: number;
-  phaseMs: number;
-  warmupMs: number;
-  satRounds: number;
-  satMs: number;
-  p4Count: number;
-  p4Reps: Record<Transport, number>;
-  p5: { rate: number; beforeMs: number; outageMs: number; afterMs: number; sampleMs: number };
-  p6Count: number;
-  apps: [Platform, Transport][];
-};
+} satisfies Record<Mode, BenchSettings>;
+const SETTINGS: BenchSettings = ALL_SETTINGS[mode];
 
 type Platform = 'express' | 'fastify';
 type Transport = 'undici' | 'axios';
@@ -122,7 +159,7 @@ const TRANSPORTS: Transport[] = ['undici', 'axios'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const complete = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'].every(wants);
+const complete = ALL_MEASURES.every(wants);
 /** Only a complete quick or full run replaces the committed results and BENCHMARKS.md. */
 const official = mode !== 'smoke' && complete && !profile;
 const outDir = join(
@@ -609,6 +646,41 @@ function benchTokens(results: BenchResults): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// P7–P9: capacity, in processes of their own (bench/measures/capacity.ts).
+
+async function benchCapacityAll(results: BenchResults): Promise<void> {
+  const standIn = await Child.start<{ url: string }>(
+    'capacity stand-in',
+    processFile('capacity-stand-in'),
+    [],
+    { logFile },
+  );
+  pin(standIn.pid, OTHER_CORE);
+  try {
+    await benchCapacity(
+      standIn,
+      async (name, options) => {
+        const child = await Child.start(
+          name,
+          processFile('capacity-app'),
+          [JSON.stringify(options)],
+          {
+            logFile,
+          },
+        );
+        pin(child.pid, UNDER_TEST_CORE);
+        return child;
+      },
+      SETTINGS.capacity,
+      results,
+      log,
+    );
+  } finally {
+    await standIn.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The summary without its samples, for the JSON results. */
 function strip(summary: LatencySummary & { sorted?: Float64Array }): LatencySummary {
@@ -664,6 +736,7 @@ async function main(): Promise<void> {
       }
     }
     if (wants('P5')) await benchOutage(standIn, results);
+    if (wants('P7') || wants('P8') || wants('P9')) await benchCapacityAll(results);
   } finally {
     await standIn.stop();
   }

@@ -29,7 +29,7 @@ export const DELIVERY_DEFAULTS = {
   maxConcurrency: 256,
   maxAttempts: 20,
   retryBaseDelayMs: 200,
-  retryMaxDelayMs: 5_000,
+  retryMaxDelayMs: 1_000,
   deliveryTimeoutMs: 15_000,
   shutdownTimeoutMs: 5_000,
   breakerThreshold: 5,

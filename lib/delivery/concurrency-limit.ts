@@ -17,8 +17,9 @@
  *   halved). Overload answers (5xx, 408, 429) and timeouts count as drops: the limit is multiplied by
  *   `1 - dropRatio / 2` (when they are at least 5 % of the window). A long round trip with a flat latency is not overload and costs nothing.
  * - **Increase.** Only when the window was not app-limited (some moment had at least half the limit
- *   in flight): doubling per window until the first decrease (slow start, so a campaign burst
- *   against a far-away cluster ramps up within a few round trips), then `+√limit` per window, which
+ *   in flight). Until the first decrease (slow start) the limit doubles per window, or grows up to
+ *   fourfold when that many notifications are waiting, so a campaign burst against a cluster a
+ *   second away is carried within two or three round trips; then `+√limit` per window, which
  *   settles near what an overloaded cluster serves instead of creeping past it (the `+queueSize`
  *   drift Gradient2 has is only applied when there is no congestion at all).
  */
@@ -29,10 +30,15 @@ export interface LimitSample {
   readonly startedAt: number;
   /** How long it took, in milliseconds. */
   readonly rttMs: number;
-  /** Attempts in flight to the cluster once it had started (itself included). */
+  /** Attempts in flight to the cluster when its answer came (itself included). */
   readonly inFlight: number;
   /** The cluster signalled overload or did not answer in time: 5xx, 408, 429, timeout, network. */
   readonly overloaded: boolean;
+  /**
+   * Notifications for the cluster now, in flight and waiting: more than the limit means the app
+   * would send more if it could. Unknown counts as unbounded.
+   */
+  readonly backlog?: number;
 }
 
 /** A concurrency limit: fixed, or adapting to the samples it is fed. */
@@ -92,6 +98,7 @@ export class AdaptiveConcurrencyLimit implements ConcurrencyLimit {
   private okRttSum = 0;
   private drops = 0;
   private peakInFlight = 0;
+  private backlog = 0;
 
   private readonly min: number;
   private readonly max: number;
@@ -128,6 +135,7 @@ export class AdaptiveConcurrencyLimit implements ConcurrencyLimit {
       this.okRttSum += sample.rttMs;
     }
     if (sample.inFlight > this.peakInFlight) this.peakInFlight = sample.inFlight;
+    this.backlog = sample.backlog ?? Infinity;
     const samples = this.okCount + this.drops;
     const now = this.now();
     if (
@@ -173,7 +181,11 @@ export class AdaptiveConcurrencyLimit implements ConcurrencyLimit {
     if (congestedByLatency) return;
     // App-limited: nothing says the cluster could take more than we already send.
     if (this.peakInFlight * 2 < this.limit) return;
-    this.value = this.clamp(this.slowStart ? before * 2 : before + Math.sqrt(before));
+    this.value = this.clamp(
+      this.slowStart
+        ? Math.max(before * 2, Math.min(before * 4, this.backlog))
+        : before + Math.sqrt(before),
+    );
   }
 
   private clamp(value: number): number {

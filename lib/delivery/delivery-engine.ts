@@ -394,7 +394,6 @@ export class DeliveryEngine {
 
   /** One attempt through the lane's gate, then what follows from its answer. Never rejects. */
   private async attempt(lane: Lane, job: Job, timeoutMs: number): Promise<void> {
-    const inFlightAtStart = lane.inFlight.size;
     const startedAt = this.clock.now();
     let failure: AttemptFailure | undefined;
     let refused = false;
@@ -419,6 +418,8 @@ export class DeliveryEngine {
         refused = true;
       }
     }
+    // With the answer just in, this one included: how much of the limit was in use.
+    const inFlightAtAnswer = lane.inFlight.size;
     // Abandoned at shutdown while the request was out: already settled and counted.
     if (!lane.inFlight.delete(job)) return;
     this.inFlight--;
@@ -432,8 +433,9 @@ export class DeliveryEngine {
       lane.limit.onSample({
         startedAt,
         rttMs: durationMs,
-        inFlight: inFlightAtStart,
+        inFlight: inFlightAtAnswer,
         overloaded: failure?.overloaded ?? false,
+        backlog: lane.inFlight.size + lane.queue.length + lane.ready.length + lane.sleeping.size,
       });
       for (const observer of this.observers) {
         observer.attempted?.(lane.clusterUrl, job.attempts, durationMs, failure);

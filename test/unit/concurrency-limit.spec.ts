@@ -116,11 +116,23 @@ describe('AdaptiveConcurrencyLimit', () => {
       expect(limit.limit).toBe(256);
       expect(limit.baselineMs).toBeGreaterThanOrEqual(rttMs);
       expect(limit.baselineMs).toBeLessThan(rttMs + 2);
-      // Slow start: doubling about once per round trip (or per 100 ms window), so a burst is
-      // carried within a few round trips: 32 → 256 is three doublings.
-      expect(limitAt(run, 4.5 * Math.max(rttMs, 100))).toBe(256);
+      // Slow start with a backlog: fourfold about once per round trip (or per 100 ms window), so a
+      // burst is carried within a few round trips: 32 → 128 → 256.
+      expect(limitAt(run, 3.5 * Math.max(rttMs, 100))).toBe(256);
     },
   );
+
+  it('only doubles in slow start when there is no backlog beyond that', () => {
+    const { clock, limit } = adaptive();
+    simulate(limit, clock, 150, flat(100));
+    expect(limit.limit).toBe(128);
+    const { clock: clock2, limit: limit2 } = adaptive();
+    for (let i = 0; i < 10; i++) {
+      clock2.now += 20;
+      limit2.onSample({ startedAt: 0, rttMs: 100, inFlight: 32, overloaded: false, backlog: 40 });
+    }
+    expect(limit2.limit).toBe(64);
+  });
 
   it('does not grow while the app sends less than half the limit (app-limited)', () => {
     const { clock, limit } = adaptive();
@@ -181,13 +193,13 @@ describe('AdaptiveConcurrencyLimit', () => {
   it('ignores answers to attempts started before the current window opened', () => {
     const { clock, limit } = adaptive();
     simulate(limit, clock, 150, flat(100));
-    expect(limit.limit).toBe(64);
+    expect(limit.limit).toBe(128);
     // Late answers from before that decision, however slow or failed, change nothing.
     for (let i = 0; i < 50; i++) {
       clock.now += 10;
       limit.onSample({ startedAt: 0, rttMs: 5_000, inFlight: 32, overloaded: true });
     }
-    expect(limit.limit).toBe(64);
+    expect(limit.limit).toBe(128);
   });
 
   it('measures the baseline again when latency stays high at the floor (the cluster got slower)', () => {

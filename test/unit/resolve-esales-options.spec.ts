@@ -70,7 +70,7 @@ describe('resolveEsalesOptions', () => {
       concurrency: { mode: 'adaptive', min: 16, max: 256 },
       maxAttempts: 20,
       retryBaseDelayMs: 200,
-      retryMaxDelayMs: 5_000,
+      retryMaxDelayMs: 1_000,
       deliveryTimeoutMs: 15_000,
       requestTimeoutMs: 2_000,
       shutdownTimeoutMs: 5_000,
