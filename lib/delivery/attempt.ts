@@ -34,26 +34,32 @@ export interface AttemptFailure {
   readonly overloaded: boolean;
 }
 
+/** The context of a notification's errors; only built when there is an error to describe. */
+export const errorContextOf = (
+  prepared: PreparedNotification,
+  endpoint: string,
+): EsalesDeliveryErrorContext => ({
+  market: prepared.market,
+  endpoint,
+  notificationId: prepared.id,
+});
+
 /**
- * Sends one notification once. Resolves with undefined when Elevate accepted it (2xx), otherwise
- * with the typed failure; never rejects.
+ * Sends one notification once to `endpoint`. Resolves with undefined when Elevate accepted it
+ * (2xx), otherwise with the typed failure; never rejects.
  */
 export async function attemptDelivery(
   transport: EsalesTransport,
   prepared: PreparedNotification,
-  context: EsalesDeliveryErrorContext,
+  endpoint: string,
   timeoutMs: number,
 ): Promise<AttemptFailure | undefined> {
   try {
-    const response = await transport.send({
-      url: context.endpoint,
-      body: prepared.body,
-      timeoutMs,
-    });
+    const response = await transport.send({ url: endpoint, body: prepared.body, timeoutMs });
     if (response.status >= 200 && response.status < 300) return undefined;
-    return failureOfAnswer(response, prepared, context);
+    return failureOfAnswer(response, prepared, errorContextOf(prepared, endpoint));
   } catch (error) {
-    return failureOfTransport(error, timeoutMs, context);
+    return failureOfTransport(error, timeoutMs, errorContextOf(prepared, endpoint));
   }
 }
 

@@ -1,14 +1,19 @@
 import type { Logger } from '@nestjs/common';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import { describeError } from '../common/app-code.js';
-import type { EsalesDeliveryError, EsalesDeliveryErrorContext } from '../errors/esales.error.js';
+import type { EsalesDeliveryError } from '../errors/esales.error.js';
 import {
   EsalesUndeliveredError,
   type EsalesUndeliveredReason,
 } from '../errors/esales-undelivered.error.js';
 import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
-import { NON_ESALES_CLICK, attemptDelivery, type AttemptFailure } from './attempt.js';
+import {
+  NON_ESALES_CLICK,
+  attemptDelivery,
+  errorContextOf,
+  type AttemptFailure,
+} from './attempt.js';
 import { BrokenCircuitError, CircuitGate } from './circuit-gate.js';
 import { systemClock, type Clock } from './clock.js';
 import {
@@ -50,7 +55,7 @@ export interface EngineState {
 
 interface Job {
   readonly notification: PreparedNotification;
-  readonly context: EsalesDeliveryErrorContext;
+  readonly endpoint: string;
   readonly lane: Lane;
   /** On the engine's clock: after this the job expires. */
   readonly deadline: number;
@@ -151,11 +156,7 @@ export class DeliveryEngine {
     const lane = this.laneFor(target.clusterUrl);
     const job: Job = {
       notification,
-      context: {
-        market: notification.market,
-        endpoint: target.endpoint,
-        notificationId: notification.id,
-      },
+      endpoint: target.endpoint,
       lane,
       deadline: this.clock.now() + this.settings.deliveryTimeoutMs,
       completion,
@@ -403,7 +404,7 @@ export class DeliveryEngine {
         const result = await attemptDelivery(
           this.transport,
           job.notification,
-          job.context,
+          job.endpoint,
           timeoutMs,
         );
         if (result?.retryable) throw new RetryableFailure(result);
@@ -425,23 +426,24 @@ export class DeliveryEngine {
     this.inFlight--;
     if (refused) {
       // The breaker turned while this one was on its way: it waits with the others, attempt unspent.
+      // Not pumped at once: cockatiel reads its own clock, and a refusal must not become a loop.
       lane.ready.push(job);
       this.waiting++;
       this.scheduleWake(lane);
-    } else {
-      const durationMs = this.clock.now() - startedAt;
-      lane.limit.onSample({
-        startedAt,
-        rttMs: durationMs,
-        inFlight: inFlightAtAnswer,
-        overloaded: failure?.overloaded ?? false,
-        backlog: lane.inFlight.size + lane.queue.length + lane.ready.length + lane.sleeping.size,
-      });
-      for (const observer of this.observers) {
-        observer.attempted?.(lane.clusterUrl, job.attempts, durationMs, failure);
-      }
-      this.afterAttempt(lane, job, failure);
+      return;
     }
+    const durationMs = this.clock.now() - startedAt;
+    lane.limit.onSample({
+      startedAt,
+      rttMs: durationMs,
+      inFlight: inFlightAtAnswer,
+      overloaded: failure?.overloaded ?? false,
+      backlog: lane.inFlight.size + lane.queue.length + lane.ready.length + lane.sleeping.size,
+    });
+    for (const observer of this.observers) {
+      observer.attempted?.(lane.clusterUrl, job.attempts, durationMs, failure);
+    }
+    this.afterAttempt(lane, job, failure);
     this.pump(lane);
   }
 
@@ -508,7 +510,8 @@ export class DeliveryEngine {
   }
 
   private undelivered(job: Job, reason: EsalesUndeliveredReason): EsalesUndeliveredError {
-    return new EsalesUndeliveredError(NON_ESALES_CLICK, reason, job.attempts, job.context, {
+    const context = errorContextOf(job.notification, job.endpoint);
+    return new EsalesUndeliveredError(NON_ESALES_CLICK, reason, job.attempts, context, {
       ...(reason === 'expired' ? { budgetMs: this.settings.deliveryTimeoutMs } : {}),
       ...(job.lastError ? { cause: job.lastError } : {}),
     });
