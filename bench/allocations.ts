@@ -25,6 +25,7 @@ import {
   TrackNonEsalesClick,
 } from '../lib/index.js';
 import { ElevateStandIn } from '../lib/testing/elevate-stand-in.js';
+import { VISITOR_HEADERS } from './load.js';
 
 /*
  * `npm run bench:memory`: bytes allocated per tracked redirect, per route variant, and memory held
@@ -38,13 +39,15 @@ import { ElevateStandIn } from '../lib/testing/elevate-stand-in.js';
  * - tracked: `@TrackNonEsalesClick` (the interceptor, through Nest's rxjs interceptor pipeline);
  * - guard (experiment): the same tracking run from a guard instead (no interceptor pipeline), by
  *   calling the interceptor's `intercept` with a pass-through handler;
- * - raw-post: the untracked redirect plus one raw `undici.request` POST on `finish`.
+ * - raw-post: the untracked redirect plus one raw `undici.request` POST on `finish`;
+ * - tracked-new: the tracked route for a first visit (no Apptus cookies: two ids assigned and set).
+ * Every other phase is a returning visitor with a browser's user agent, as in `npm run bench`.
  */
 
 const COUNT = Number(process.env['BENCH_ALLOC_COUNT'] ?? 1_000);
 const PRODUCT = { productKey: 'productKey', variantKey: { query: 'variant' } } as const;
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+/** A first visit: no Apptus cookies yet, so the interceptor assigns two and sets them. */
+const NEW_VISITOR = { 'user-agent': VISITOR_HEADERS['user-agent'] ?? '' };
 
 const exposedGc = (globalThis as { gc?: () => void }).gc;
 if (!exposedGc) throw new Error('run with --expose-gc');
@@ -162,9 +165,9 @@ async function measureRoutes(platform: 'express' | 'fastify', standIn: ElevateSt
   const client = new Agent({ connections: 8 });
 
   const hit = async (route: string, i: number) => {
-    const path = route === 'raw-post' ? 'untracked' : route;
+    const path = route === 'raw-post' ? 'untracked' : route === 'tracked-new' ? 'tracked' : route;
     const response = await request(`${origin}/${path}/p${i}/redirect?variant=v${i}`, {
-      headers: { 'user-agent': UA },
+      headers: route === 'tracked-new' ? NEW_VISITOR : VISITOR_HEADERS,
       dispatcher: client,
     });
     await response.body.dump();
@@ -188,9 +191,8 @@ async function measureRoutes(platform: 'express' | 'fastify', standIn: ElevateSt
     }
   };
   const phase = async (route: string) => {
-    const target = route === 'raw-post' ? 'untracked' : route;
     // Warm-up: JIT, pools, the isbot memo.
-    for (let i = 0; i < 200; i++) await hit(target, i);
+    for (let i = 0; i < 200; i++) await hit(route === 'raw-post' ? 'untracked' : route, i);
     await service.flush(10_000);
     gc();
     let next = 0;
@@ -207,7 +209,9 @@ async function measureRoutes(platform: 'express' | 'fastify', standIn: ElevateSt
   // The raw-post phase hits the untracked route and posts from the load generator's side of the
   // process: same allocations as the app doing it on `finish`.
   const rows = [];
-  for (const route of ['untracked', 'tracked', 'guard', 'raw-post']) rows.push(await phase(route));
+  for (const route of ['untracked', 'tracked', 'guard', 'raw-post', 'tracked-new']) {
+    rows.push(await phase(route));
+  }
   await app.close();
   await client.close();
   return rows;

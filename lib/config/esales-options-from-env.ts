@@ -195,7 +195,7 @@ function readConcurrency(
   if (!raw) return undefined;
   if (raw.toLowerCase() === 'adaptive') return 'adaptive';
   if (/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
-  problems.push(`${name}: must be adaptive or a whole number; got "${raw}"`);
+  problems.push(`${name}: must be "adaptive" or a whole number; got "${raw}"`);
   return undefined;
 }
 

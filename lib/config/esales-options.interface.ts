@@ -112,7 +112,7 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
   /**
    * Floor of the adaptive limit, per cluster; the limit starts at twice this. Only with
    * `concurrency: 'adaptive'` (a config error with a number).
-   * @default 16
+   * @default 16, or `maxConcurrency` when that is lower
    */
   minConcurrency?: number;
   /**
@@ -134,8 +134,9 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    */
   retryBaseDelayMs?: number;
   /**
-   * Longest wait between two attempts, in milliseconds; also caps what `Retry-After` can ask for.
-   * Short by default, so that about 14 attempts fit into the default budget: at a 50 % failure rate
+   * Longest wait between two attempts, in milliseconds; also caps what `Retry-After` can ask for
+   * (the hold a 429 or 503 `Retry-After` puts on the whole cluster is capped at the larger of this
+   * and `breakerCooldownMs`). Short by default, so that about 14 attempts fit into the default budget: at a 50 % failure rate
    * one notification in ~16 000 runs out of it. The concurrency limit and the breaker, not long
    * sleeps, keep a failing cluster's load down.
    * @default 1000

@@ -318,7 +318,8 @@ export function checkEsalesOptions(options: unknown): {
   }
 
   const adaptiveOnly = (['minConcurrency', 'maxConcurrency'] as const).filter(
-    (option) => opts[option] !== undefined,
+    // null counts as absent, as it does for every other optional option.
+    (option) => opts[option] != null,
   );
   if (typeof opts.concurrency === 'number' && adaptiveOnly.length > 0) {
     problems.push(

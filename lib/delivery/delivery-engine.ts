@@ -242,9 +242,10 @@ export class DeliveryEngine {
   }
 
   private async drainAndClose(): Promise<void> {
-    const drained = await this.flush(this.settings.shutdownTimeoutMs);
+    await this.flush(this.settings.shutdownTimeoutMs);
     this.closed = true;
-    if (!drained) this.abandonAll();
+    // Not the flush's verdict: something may have been enqueued since it resolved.
+    if (!this.isIdle()) this.abandonAll();
     for (const lane of this.lanes.values()) this.clock.clearTimer(lane.wakeTimer);
     try {
       await this.transport.close?.();
@@ -270,6 +271,8 @@ export class DeliveryEngine {
     this.waiting = 0;
     this.inFlight = 0;
     for (const observer of this.observers) observer.abandoned?.(waiting, inFlight);
+    // Anyone still awaiting flush() learns at once that nothing is left.
+    this.notifyIfIdle();
   }
 
   private laneFor(clusterUrl: string): Lane {
@@ -367,9 +370,10 @@ export class DeliveryEngine {
     let at = Infinity;
     const head = lane.queue.peek();
     if (head) at = head.deadline - this.fullAttemptMs;
-    const retry = lane.ready.peek();
-    if (retry) at = Math.min(at, retry.deadline - this.fullAttemptMs);
-    const reopensAt = lane.gate.reopensAt();
+    // Retries are in wake-up order, not deadline order.
+    for (const retry of lane.ready) at = Math.min(at, retry.deadline - this.fullAttemptMs);
+    // While attempts are out, the first to come back pumps the lane: no need to poll the gate.
+    const reopensAt = lane.inFlight.size > 0 ? undefined : lane.gate.reopensAt();
     if (reopensAt !== undefined) at = Math.min(at, reopensAt);
     if (at === Infinity || lane.ready.length + lane.queue.length === 0) return;
     const now = this.clock.now();
@@ -427,7 +431,7 @@ export class DeliveryEngine {
     if (refused) {
       // The breaker turned while this one was on its way: it waits with the others, attempt unspent.
       // Not pumped at once: cockatiel reads its own clock, and a refusal must not become a loop.
-      lane.ready.push(job);
+      lane.ready.unshift(job);
       this.waiting++;
       this.scheduleWake(lane);
       return;
@@ -456,13 +460,14 @@ export class DeliveryEngine {
     }
     job.lastError = failure.error;
     const { retryMaxDelayMs, maxAttempts } = this.settings;
-    const retryAfter =
-      failure.retryAfterMs === undefined
-        ? undefined
-        : Math.min(failure.retryAfterMs, retryMaxDelayMs);
+    const asked = failure.retryAfterMs;
+    const retryAfter = asked === undefined ? undefined : Math.min(asked, retryMaxDelayMs);
     const status = failure.error.status;
-    // The cluster asked everyone to wait, not just this notification.
-    if (retryAfter !== undefined && (status === 429 || status === 503)) lane.gate.hold(retryAfter);
+    // The cluster asked everyone to wait, not just this notification: as long as it asks, up to
+    // a breaker's cooldown (a pause the whole cluster takes anyway after consecutive failures).
+    if (asked !== undefined && (status === 429 || status === 503)) {
+      lane.gate.hold(Math.min(asked, Math.max(retryMaxDelayMs, this.settings.breakerCooldownMs)));
+    }
     if (job.attempts >= maxAttempts) return this.finish(job, 'failed', undefined, failure.error);
     job.backoff = (job.backoff ?? this.backoff.next()).next(undefined);
     const delay = Math.max(job.backoff.duration, retryAfter ?? 0);

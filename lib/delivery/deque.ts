@@ -14,6 +14,17 @@ export class Deque<T> {
     this.items.push(item);
   }
 
+  /** Puts `item` first; O(1) once something has been shifted, O(n) otherwise. */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
+  /** Oldest first; without removing anything. */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+
   peek(): T | undefined {
     return this.items[this.head];
   }

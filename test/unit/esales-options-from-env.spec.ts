@@ -93,7 +93,7 @@ describe('esalesOptionsFromEnv', () => {
   it.each([
     [
       { ESALES_CONCURRENCY: 'auto' },
-      'ESALES_CONCURRENCY: must be adaptive or a whole number; got "auto"',
+      'ESALES_CONCURRENCY: must be "adaptive" or a whole number; got "auto"',
     ],
     [
       { ESALES_CONCURRENCY: '8', ESALES_MAX_CONCURRENCY: '64' },
