@@ -207,6 +207,22 @@ describe('DeliveryEngine (manual clock)', () => {
     expect(clusters[B.clusterUrl]).toMatchObject({ inFlight: 0, queued: 0, concurrencyLimit: 2 });
   });
 
+  it('abandons what is left at shutdown and tells a flush() still waiting at once', async () => {
+    const { clock, transport, stats, engine } = engineWith({ shutdownTimeoutMs: 10 });
+    for (let i = 0; i < 3; i++) engine.enqueue(prepared(`n${i}`), A);
+    await clock.settle();
+    // Far longer than the test may take: only the abandon can resolve it in time.
+    const waiting = engine.flush(60_000);
+    await engine.shutdown();
+    await expect(waiting).resolves.toBe(true);
+    expect(stats.counts).toMatchObject({ enqueued: 3, dropped: 3, abandoned: 3 });
+    // Answers that come back after the abandon change nothing.
+    transport.answerNext(204);
+    await clock.settle();
+    expect(stats.counts.sent).toBe(0);
+    expect(engine.state()).toMatchObject({ queued: 0, retrying: 0, inFlight: 0 });
+  });
+
   it('adapts: grows while a slow cluster keeps a flat latency', async () => {
     const { clock, transport, engine } = engineWith({
       concurrency: { mode: 'adaptive', min: 4, max: 64 },
