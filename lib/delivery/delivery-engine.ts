@@ -21,7 +21,11 @@ import {
   FixedConcurrencyLimit,
   type ConcurrencyLimit,
 } from './concurrency-limit.js';
-import type { DeliveryObserver, DeliveryOutcome } from './delivery-observer.js';
+import type {
+  DeliveryObserver,
+  DeliveryOutcome,
+  SettledNotification,
+} from './delivery-observer.js';
 import type { DeliverySettings } from './delivery-settings.interface.js';
 import { Deque } from './deque.js';
 import type { EsalesDropReason } from './esales-delivery-hooks.interface.js';
@@ -503,13 +507,13 @@ export class DeliveryEngine {
     else if (outcome !== 'sent') final = error ?? this.undelivered(job, 'expired');
     if (final) job.completion?.reject(final);
     else job.completion?.resolve();
-    const reason = outcome === 'dropped' ? (dropReason ?? 'queue-full') : undefined;
-    const settled = {
+    // One shape for every outcome: no spreads on the path every notification takes.
+    const settled: SettledNotification = {
       notification: job.notification,
       outcome,
       attempts: job.attempts,
-      ...(reason ? { dropReason: reason } : {}),
-      ...(final ? { error: final } : {}),
+      dropReason: outcome === 'dropped' ? (dropReason ?? 'queue-full') : undefined,
+      error: final,
     };
     for (const observer of this.observers) observer.settled?.(settled);
   }

@@ -14,9 +14,9 @@ export interface SettledNotification {
   /** HTTP attempts made. */
   readonly attempts: number;
   /** Set for `dropped`. */
-  readonly dropReason?: EsalesDropReason;
+  readonly dropReason: EsalesDropReason | undefined;
   /** Set for every outcome but `sent`: what the caller of `send…()` is rejected with. */
-  readonly error?: EsalesDeliveryError;
+  readonly error: EsalesDeliveryError | undefined;
 }
 
 /**

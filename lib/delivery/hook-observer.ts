@@ -15,6 +15,8 @@ export class HookObserver implements DeliveryObserver {
 
   settled({ notification, outcome, attempts, dropReason, error }: SettledNotification): void {
     const { onDelivered, onFailed, onDropped } = this.hooks;
+    // Most apps set no hook: then no event is built for each notification either.
+    if (!onDelivered && !onFailed && !onDropped) return;
     const event: EsalesDeliveryEvent = {
       id: notification.id,
       market: notification.market,
