@@ -32,6 +32,11 @@ export interface AxiosEsalesTransportOptions {
    * @default unlimited
    */
   readonly maxSockets?: number;
+  /**
+   * How long an idle keep-alive socket of the transport's own agents stays open, in milliseconds.
+   * @default 4000
+   */
+  readonly idleConnectionMs?: number;
 }
 
 /**
@@ -98,7 +103,7 @@ export class AxiosEsalesTransport implements EsalesTransport {
     const options = {
       keepAlive: true,
       scheduling: 'lifo',
-      timeout: IDLE_CONNECTION_MS,
+      timeout: this.options.idleConnectionMs ?? IDLE_CONNECTION_MS,
       ...(this.options.maxSockets ? { maxSockets: this.options.maxSockets } : {}),
     } as const;
     return {

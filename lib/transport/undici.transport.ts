@@ -31,6 +31,12 @@ export interface UndiciEsalesTransportOptions {
    * @default unlimited
    */
   readonly connections?: number;
+  /**
+   * How long an idle keep-alive connection stays open, in milliseconds: connections a falling
+   * concurrency limit no longer needs close after this long.
+   * @default 4000
+   */
+  readonly idleConnectionMs?: number;
 }
 
 interface Target {
@@ -62,8 +68,9 @@ export class UndiciEsalesTransport implements EsalesTransport {
     this.agent = new Agent({
       headersTimeout: 0,
       bodyTimeout: 0,
-      keepAliveTimeout: IDLE_CONNECTION_MS,
-      keepAliveMaxTimeout: IDLE_CONNECTION_MS,
+      // The max also caps what a server's `Keep-Alive: timeout=…` hint may ask for.
+      keepAliveTimeout: options.idleConnectionMs ?? IDLE_CONNECTION_MS,
+      keepAliveMaxTimeout: options.idleConnectionMs ?? IDLE_CONNECTION_MS,
       ...(options.connections ? { connections: options.connections } : {}),
     });
   }

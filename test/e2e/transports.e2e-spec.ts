@@ -321,3 +321,47 @@ describe('the axios transport', () => {
     });
   });
 });
+
+describe.each(Object.keys(TRANSPORTS) as EsalesTransportName[])(
+  'the %s transport’s pool',
+  (name) => {
+    const pooled = (size: number, idleConnectionMs = 4_000): EsalesTransport => {
+      const made =
+        name === 'undici'
+          ? new UndiciEsalesTransport({ connections: size, idleConnectionMs })
+          : new AxiosEsalesTransport(new HttpService(axios.create()), {
+              maxSockets: size,
+              idleConnectionMs,
+            });
+      closers.push(() => made.close?.());
+      return made;
+    };
+    const send = (transport: EsalesTransport, url: string) =>
+      transport.send({ url: endpoint(url), body: BODY, timeoutMs: 5_000 });
+
+    it('opens at most as many connections as it is sized to (HTTP/1.1: one request each)', async () => {
+      const stand = await standIn();
+      stand.respondWith(() => ({ status: 204, delayMs: 50 }));
+      const transport = pooled(3);
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => send(transport, stand.url)),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 204));
+      expect(stand.maxInFlight).toBe(3);
+      expect(new Set(stand.requests.map((r) => r.remotePort)).size).toBe(3);
+    });
+
+    it('closes connections that stay idle, so the pool shrinks when the limit falls', async () => {
+      const stand = await standIn();
+      stand.respondWith(() => ({ status: 204, delayMs: 50 }));
+      const transport = pooled(8, 200);
+      await Promise.all(Array.from({ length: 5 }, () => send(transport, stand.url)));
+      expect(await stand.openConnections()).toBe(5);
+      const end = performance.now() + 1_500;
+      while ((await stand.openConnections()) > 0 && performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await stand.openConnections()).toBe(0);
+    });
+  },
+);
