@@ -36,7 +36,7 @@ export type {
   EsalesTransportName,
 } from './config/esales-options.interface.js';
 export { esalesOptionsFromEnv, ESALES_ENV_VARIABLES } from './config/esales-options-from-env.js';
-export type { EsalesEnv } from './config/esales-options-from-env.js';
+export type { EsalesEnv, EsalesEnvOptions } from './config/esales-options-from-env.js';
 export { marketEnvKey } from './config/esales-env.js';
 export { resolveEsalesOptions, ResolvedEsalesOptions } from './config/resolve-esales-options.js';
 export type { EsalesMarketTarget } from './config/resolve-esales-options.js';

@@ -62,6 +62,17 @@ export const ESALES_ENV_VARIABLES: readonly string[] = Object.freeze([
   ),
 ]);
 
+/** Options of `esalesOptionsFromEnv`. */
+export interface EsalesEnvOptions {
+  /**
+   * Let `ESALES_*` names this package does not read pass, for an app whose own variables share the
+   * prefix. Off by default, so a typo (`ESALES_CLUSTERURL`) stops the app at boot instead of being
+   * ignored; per-market variables for a market not in `ESALES_MARKETS` stay errors either way.
+   * @default false
+   */
+  readonly allowUnknown?: boolean;
+}
+
 /**
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
  *
@@ -72,9 +83,13 @@ export const ESALES_ENV_VARIABLES: readonly string[] = Object.freeze([
  * `EsalesConfigError`.
  *
  * @param env the environment to read; defaults to `process.env`.
+ * @param options `allowUnknown: true` lets `ESALES_*` names this package does not read pass.
  * @throws EsalesConfigError naming every malformed variable.
  */
-export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModuleOptions {
+export function esalesOptionsFromEnv(
+  env: EsalesEnv = process.env,
+  envOptions: EsalesEnvOptions = {},
+): EsalesModuleOptions {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -130,7 +145,12 @@ export function esalesOptionsFromEnv(env: EsalesEnv = process.env): EsalesModule
     }
     const match = PER_MARKET_VARIABLE.exec(name);
     if (!match) {
-      problems.push(`${name}: is not a variable nestjs-esales reads (a typo?)`);
+      if (!envOptions.allowUnknown) {
+        problems.push(
+          `${name}: is not a variable nestjs-esales reads (a typo? esalesOptionsFromEnv(env, ` +
+            '{ allowUnknown: true }) lets your own ESALES_* variables pass)',
+        );
+      }
     } else if (!listedKeys.has(match[1] ?? '')) {
       problems.push(
         `${name}: is set, but no market in ${marketsVariable} maps to ${match[1] ?? ''}` +

@@ -212,6 +212,14 @@ function clusterBaseUrl(
   if (url.search || url.hash) {
     problems.push(`${label('clusterUrl', market)}: must not have a query string or fragment`);
   }
+  // A full endpoint URL copied from Elevate's docs would double the path on every notification.
+  const apiAt = url.pathname.search(/\/api\/v1(\/|$)/);
+  if (apiAt >= 0) {
+    problems.push(
+      `${label('clusterUrl', market)}: is the cluster's base URL, without the API path ` +
+        `(${url.pathname.slice(apiAt)}): use ${url.origin}${url.pathname.slice(0, apiAt)}`,
+    );
+  }
   if (problems.length > before) return undefined;
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

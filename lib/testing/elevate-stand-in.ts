@@ -174,19 +174,17 @@ export class ElevateStandIn {
 
   /**
    * Resolves once at least `count` requests have been received (and answered, unless they hang), with
-   * the recorded requests; rejects after `timeoutMs`.
+   * the recorded requests; rejects after `timeoutMs` with an error that says what it waited for and
+   * what it did receive. The default stays below Jest's 5 s test timeout, so that message is what a
+   * failing test shows.
    */
-  async waitForRequests(count: number, timeoutMs = 5_000): Promise<StandInRequest[]> {
+  async waitForRequests(count: number, timeoutMs = 4_000): Promise<StandInRequest[]> {
     const settled = () => this.settledCount;
     if (settled() >= count) return this.requests;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.events.off('settled', check);
-        reject(
-          new Error(
-            `stand-in: expected ${count} request(s) within ${timeoutMs} ms, got ${this.requests.length}`,
-          ),
-        );
+        reject(new Error(this.waitedInVain(count, timeoutMs)));
       }, timeoutMs);
       timer.unref();
       const check = () => {
@@ -197,6 +195,21 @@ export class ElevateStandIn {
       };
       this.events.on('settled', check);
     });
+  }
+
+  private waitedInVain(count: number, timeoutMs: number): string {
+    const received = this.requests.length;
+    const latest = this.requests
+      .slice(-3)
+      .map((r) => `${r.method} ${r.path.split('?')[0] ?? ''} → ${r.status ?? 'no answer'}`);
+    return (
+      `stand-in: waited ${timeoutMs} ms for ${count} answered request(s), received ${received}` +
+      (received > 0 ? ` (latest: ${latest.join('; ')})` : '') +
+      (received < count
+        ? '. A tracked click is skipped when the request has no browser User-Agent (supertest sends ' +
+          "none): set one with .set('User-Agent', …), or use ignoreBots: false in test apps"
+        : '')
+    );
   }
 
   /** How many client connections are open right now (keep-alive ones included). */

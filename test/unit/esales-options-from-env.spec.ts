@@ -274,9 +274,31 @@ describe('esalesOptionsFromEnv', () => {
         NOT_ESALES_VARIABLE: 'ignored',
       }),
     );
+    const hint =
+      'is not a variable nestjs-esales reads (a typo? esalesOptionsFromEnv(env, ' +
+      '{ allowUnknown: true }) lets your own ESALES_* variables pass)';
     expect(error.problems).toEqual([
-      'ESALES_CLUSTERID: is not a variable nestjs-esales reads (a typo?)',
-      'ESALES_REQUEST_TIMEOUT: is not a variable nestjs-esales reads (a typo?)',
+      `ESALES_CLUSTERID: ${hint}`,
+      `ESALES_REQUEST_TIMEOUT: ${hint}`,
+    ]);
+  });
+
+  it('lets an app keep its own ESALES_* variables with allowUnknown, per-market typos still caught', () => {
+    const env = {
+      ESALES_CLUSTER_ID: 'w1',
+      ESALES_DEFAULT_MARKET: 'UK',
+      ESALES_FEATURE_FLAG: 'on',
+      ESALES_MARKETS: 'UK',
+    };
+    expect(esalesOptionsFromEnv(env, { allowUnknown: true })).toMatchObject({
+      clusterId: 'w1',
+      defaultMarket: 'UK',
+    });
+    const error = configError(() =>
+      esalesOptionsFromEnv({ ...env, ESALES_MARKET_SE_CLUSTER_ID: 'w2' }, { allowUnknown: true }),
+    );
+    expect(error.problems).toEqual([
+      'ESALES_MARKET_SE_CLUSTER_ID: is set, but no market in ESALES_MARKETS maps to SE',
     ]);
   });
 

@@ -104,6 +104,27 @@ describe('resolveEsalesOptions', () => {
     ]);
   });
 
+  it.each([
+    [
+      'https://w1.api.esales.apptus.cloud/api/v1/notifications/non-esales-click',
+      "clusterUrl: is the cluster's base URL, without the API path (/api/v1/notifications/non-esales-click): use https://w1.api.esales.apptus.cloud",
+    ],
+    [
+      'https://proxy.example.com/elevate/api/v1/',
+      "clusterUrl: is the cluster's base URL, without the API path (/api/v1/): use https://proxy.example.com/elevate",
+    ],
+  ])('refuses an endpoint URL given as clusterUrl: %s', (clusterUrl, problem) => {
+    expect(problemsOf({ clusterUrl, defaultMarket: 'UK' })).toEqual([problem]);
+  });
+
+  it('keeps a base path that is not the API path', () => {
+    const resolved = resolveEsalesOptions({
+      clusterUrl: 'https://proxy.example.com/elevate/apiv1/',
+      defaultMarket: 'UK',
+    });
+    expect(resolved.target('UK')?.clusterUrl).toBe('https://proxy.example.com/elevate/apiv1');
+  });
+
   it.each<[Partial<EsalesModuleOptions>, unknown]>([
     [{}, { mode: 'adaptive', min: 16, max: 256 }],
     [{ concurrency: 'adaptive' }, { mode: 'adaptive', min: 16, max: 256 }],
