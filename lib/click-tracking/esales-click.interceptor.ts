@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
-  Inject,
   Injectable,
   Logger,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  type OnModuleInit,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import { isbot } from 'isbot';
 import type { Observable } from 'rxjs';
 import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
@@ -16,6 +16,7 @@ import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js'
 import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
 import { EsalesNotificationService } from '../esales-notification.service.js';
+import { EsalesConfigError } from '../errors/esales-config.error.js';
 import type {
   NonEsalesClickNotification,
   PreparedNotification,
@@ -75,19 +76,66 @@ class ResolverError extends Error {}
  * Subclass it to change how a click, market or visitor is read (the `protected` hooks), and register
  * the subclass globally (`APP_INTERCEPTOR`): it runs first and claims the request, so the decorator's
  * own interceptor stands aside.
+ *
+ * It works from any module, whether or not `EsalesModule` is global or imported there: Nest creates
+ * the interceptor in the controller's module, so it reaches the package's providers through
+ * `ModuleRef` (not scoped to that module) when the app starts. When `EsalesModule` was never
+ * registered, the app fails to start with an `EsalesConfigError` that says so.
  */
 @Injectable()
-export class EsalesClickInterceptor implements NestInterceptor {
+export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   protected readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
-  private readonly warnings: RateLimitedLog;
+  private resolved:
+    | {
+        notifications: EsalesNotificationService;
+        options: ResolvedEsalesOptions;
+        warnings: RateLimitedLog;
+      }
+    | undefined;
   private readonly botVerdicts = new Map<string, boolean>();
 
   constructor(
     protected readonly reflector: Reflector,
-    protected readonly notifications: EsalesNotificationService,
-    @Inject(ESALES_RESOLVED_OPTIONS) protected readonly options: ResolvedEsalesOptions,
-  ) {
-    this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+    protected readonly moduleRef: ModuleRef,
+  ) {}
+
+  /** Finds the package's providers, wherever `EsalesModule` was registered. */
+  onModuleInit(): void {
+    this.resolve();
+  }
+
+  /** The notification service of the app's `EsalesModule`. */
+  protected get notifications(): EsalesNotificationService {
+    return this.resolve().notifications;
+  }
+
+  /** The app's resolved `EsalesModule` options. */
+  protected get options(): ResolvedEsalesOptions {
+    return this.resolve().options;
+  }
+
+  private get warnings(): RateLimitedLog {
+    return this.resolve().warnings;
+  }
+
+  private resolve(): NonNullable<EsalesClickInterceptor['resolved']> {
+    if (this.resolved) return this.resolved;
+    let notifications: EsalesNotificationService;
+    let options: ResolvedEsalesOptions;
+    try {
+      notifications = this.moduleRef.get(EsalesNotificationService, { strict: false });
+      options = this.moduleRef.get<ResolvedEsalesOptions>(ESALES_RESOLVED_OPTIONS, {
+        strict: false,
+      });
+    } catch {
+      throw new EsalesConfigError([
+        `${this.constructor.name} (used by @TrackNonEsalesClick) found no EsalesModule: add ` +
+          'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
+      ]);
+    }
+    const warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+    this.resolved = { notifications, options, warnings };
+    return this.resolved;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
