@@ -1,6 +1,4 @@
-import { HttpService } from '@nestjs/axios';
 import type { Provider } from '@nestjs/common';
-import axios from 'axios';
 import type { EsalesModuleOptions } from './config/esales-options.interface.js';
 import {
   resolveEsalesOptions,
@@ -8,8 +6,12 @@ import {
 } from './config/resolve-esales-options.js';
 import { maxInFlightOf } from './delivery/delivery-settings.interface.js';
 import { ESALES_RESOLVED_OPTIONS, ESALES_TRANSPORT } from './esales.constants.js';
+import { EsalesConfigError } from './errors/esales-config.error.js';
+// Types only: erased, so the main entry point still never loads axios.
+import type * as AxiosEntryModule from './axios.js';
+
+type AxiosEntry = typeof AxiosEntryModule;
 import { ESALES_MODULE_OPTIONS } from './esales.module-definition.js';
-import { AxiosEsalesTransport } from './transport/axios.transport.js';
 import type { EsalesTransport } from './transport/esales-transport.interface.js';
 import { UndiciEsalesTransport } from './transport/undici.transport.js';
 
@@ -27,16 +29,35 @@ export const resolvedOptionsProvider: Provider = {
  * The transport behind the service, as the `transport` option chooses: the app's own object, or a
  * built-in one made for this app only (`'axios'` on an axios instance of its own, untouched by the
  * app's HttpModule setup). The service closes it after its shutdown drain.
+ *
+ * `'axios'` loads `nestjs-esales/axios` at boot (an async factory), so the main entry point never
+ * loads `@nestjs/axios` or `axios`, optional peers an undici app does not install.
  */
 export const transportProvider: Provider = {
   provide: ESALES_TRANSPORT,
-  useFactory: (options: ResolvedEsalesOptions): EsalesTransport => {
+  useFactory: async (options: ResolvedEsalesOptions): Promise<EsalesTransport> => {
     if (typeof options.transport === 'object') return options.transport;
     // HTTP/1.1 carries one request per connection: the pool is as large as the limit can grow.
     const pool = maxInFlightOf(options.delivery.concurrency);
-    return options.transport === 'axios'
-      ? new AxiosEsalesTransport(new HttpService(axios.create()), { maxSockets: pool })
-      : new UndiciEsalesTransport({ connections: pool });
+    if (options.transport !== 'axios') return new UndiciEsalesTransport({ connections: pool });
+    const { createAxiosTransport } = await loadAxiosEntry();
+    return createAxiosTransport({ maxSockets: pool });
   },
   inject: [ESALES_RESOLVED_OPTIONS],
 };
+
+/** @internal `nestjs-esales/axios`, or an `EsalesConfigError` saying what to install. */
+export async function loadAxiosEntry(
+  load: () => Promise<AxiosEntry> = () => import('./axios.js'),
+): Promise<AxiosEntry> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new EsalesConfigError([
+      "transport: 'axios' needs the optional peers @nestjs/axios and axios: " +
+        'npm install @nestjs/axios axios (or use the default undici transport)',
+    ]);
+  }
+}

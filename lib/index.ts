@@ -83,5 +83,3 @@ export type {
 export { EsalesTransportFailure } from './transport/esales-transport.interface.js';
 export { UndiciEsalesTransport } from './transport/undici.transport.js';
 export type { UndiciEsalesTransportOptions } from './transport/undici.transport.js';
-export { AxiosEsalesTransport } from './transport/axios.transport.js';
-export type { AxiosEsalesTransportOptions } from './transport/axios.transport.js';

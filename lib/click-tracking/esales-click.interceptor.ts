@@ -157,6 +157,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       return next.handle();
     }
 
+    this.warnAboutMissingParams(context, request, tracking);
     const prepared = raw ? this.beforeHandler(request, tracking) : undefined;
     if (!raw || !prepared) return next.handle();
     try {
@@ -219,6 +220,39 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     if (fromApp) return { ...fromApp, sessionKey, assigned };
     const customerKey = cookies.customerKey ?? (assigned.customerKey = randomUUID());
     return { customerKey, sessionKey, token: cookies.token ?? null, assigned };
+  }
+
+  /**
+   * A route-parameter source that names no parameter of the route never yields a value: say so
+   * (rate-limited per route and parameter). Not a boot error, because a global prefix, `RouterModule`
+   * and versioning add parameters the route's own metadata does not show.
+   */
+  private warnAboutMissingParams(
+    context: ExecutionContext,
+    request: EsalesHttpRequest,
+    tracking: TrackNonEsalesClickOptions,
+  ): void {
+    for (const key of ['productKey', 'variantKey', 'market'] as const) {
+      const source = tracking[key];
+      const name =
+        typeof source === 'string'
+          ? source
+          : typeof source === 'object' && 'param' in source
+            ? source.param
+            : undefined;
+      const params = request.params as object | undefined;
+      if (name === undefined || (params && Object.hasOwn(params, name))) continue;
+      const route = `${context.getClass().name}.${context.getHandler().name}`;
+      const known = params ? Object.keys(params) : [];
+      this.warnings.warn(
+        `missing-param:${route}:${name}`,
+        () =>
+          `@TrackNonEsalesClick on ${route}: ${key} reads the route parameter ` +
+          `${JSON.stringify(name)}, which the route does not have ` +
+          `(${known.length ? `its parameters: ${known.join(', ')}` : 'it has none'}); ` +
+          `use { query: ${JSON.stringify(name)} } for a query parameter`,
+      );
+    }
   }
 
   private beforeHandler(

@@ -68,9 +68,12 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    *
    * - `'undici'`: undici on a keep-alive pool of the module's own; the cheapest in client CPU per
    *   notification.
-   * - `'axios'`: `@nestjs/axios`'s `HttpService` on the module's own axios instance. It costs about
-   *   several times the client CPU per notification (BENCHMARKS.md).
-   * - an `EsalesTransport` object: your own, or `new AxiosEsalesTransport(httpService)` with the
+   * - `'axios'`: `@nestjs/axios`'s `HttpService` on the module's own axios instance, loaded from
+   *   `nestjs-esales/axios` when the app starts (`@nestjs/axios` and `axios` are optional peers:
+   *   install them for this). It costs several times the client CPU per notification
+   *   (BENCHMARKS.md).
+   * - an `EsalesTransport` object: your own, or `new AxiosEsalesTransport(httpService)` (from
+   *   `nestjs-esales/axios`) with the
    *   `HttpService` of your own `HttpModule` registration, for apps that rely on its proxy settings
    *   or interceptors (use `forRootAsync` and inject it). The service calls its `close()` once,
    *   after the shutdown drain.

@@ -42,17 +42,29 @@ class ProductsController {
 @Module({ controllers: [ProductsController] })
 class ProductsModule {}
 
+@Controller('misnamed')
+class MisnamedController {
+  @Get(':productKey/redirect')
+  @Redirect()
+  // The route calls it productKey: "sku" names nothing.
+  @TrackNonEsalesClick({ productKey: 'sku' })
+  redirect(@Param('productKey') productKey: string) {
+    return { url: `/p/${productKey}` };
+  }
+}
+
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-async function listen(platform: Platform, root: Type): Promise<INestApplication> {
+async function listen(
+  platform: Platform,
+  root: Type,
+  logs = new CaptureLogger(),
+): Promise<INestApplication> {
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-  const app = await NestFactory.create(root, adapter, {
-    logger: new CaptureLogger(),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create(root, adapter, { logger: logs, abortOnError: false });
   closers.push(() => app.close());
   await app.listen(0, '127.0.0.1');
   return app;
@@ -91,6 +103,40 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
       ]);
     },
   );
+
+  it('warns (once per route and parameter) when a route-parameter source names no parameter', async () => {
+    const standIn = await ElevateStandIn.start();
+    closers.push(() => standIn.close());
+    @Module({
+      imports: [
+        EsalesModule.forRoot({
+          clusterUrl: standIn.url,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+        }),
+      ],
+      controllers: [MisnamedController],
+    })
+    class AppModule {}
+    const logs = new CaptureLogger();
+    const app = await listen(platform, AppModule, logs);
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    for (let i = 0; i < 3; i++) {
+      const response = await request(`${url}/misnamed/shirt/redirect`, {
+        headers: { 'user-agent': UA },
+      });
+      await response.body.dump();
+      expect(response.statusCode).toBe(302);
+    }
+    await app.get(EsalesNotificationService).flush();
+    expect(standIn.requests).toHaveLength(0);
+    const warnings = logs.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+    expect(warnings).toEqual([
+      '@TrackNonEsalesClick on MisnamedController.redirect: productKey reads the route parameter ' +
+        '"sku", which the route does not have (its parameters: productKey); use { query: "sku" } ' +
+        'for a query parameter',
+    ]);
+  });
 
   it('fails at boot with one EsalesConfigError and the fix when EsalesModule is not registered', async () => {
     @Module({ imports: [ProductsModule] })

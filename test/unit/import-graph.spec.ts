@@ -12,6 +12,27 @@ import { describe, expect, it } from '@jest/globals';
 
 const LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../../lib');
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)\.js'/g;
+/** Static imports of packages, type-only ones left out (they are erased). */
+const PACKAGE_IMPORT = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^;]*?\sfrom\s+'([^.'][^']*)'/g;
+
+/** The packages a module loads when it is imported, through its static imports within lib/. */
+function packagesLoadedBy(entry: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(LIB, file), 'utf8');
+    for (const match of text.matchAll(PACKAGE_IMPORT)) packages.add(match[1]!);
+    for (const match of text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^;]*?\sfrom\s+'(\.{1,2}\/[^']+)\.js'/g,
+    )) {
+      visit(relative(LIB, resolve(dirname(join(LIB, file)), `${match[1]}.ts`)));
+    }
+  };
+  visit(entry);
+  return packages;
+}
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -62,6 +83,22 @@ describe('lib/ import graph', () => {
 
   it('has no cycle, type-only imports included', () => {
     expect(cycles(graph())).toEqual([]);
+  });
+
+  it.each([
+    ['index.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config']],
+    ['testing.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config']],
+    ['terminus.ts', ['@nestjs/axios', 'axios', '@nestjs/config']],
+    ['config.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus']],
+  ])('entry point %s never loads the optional peers %j', (entry, optional) => {
+    const loaded = packagesLoadedBy(entry);
+    for (const name of optional) expect([...loaded]).not.toContain(name);
+  });
+
+  it('sees the optional peer an entry point does load', () => {
+    expect([...packagesLoadedBy('axios.ts')]).toEqual(
+      expect.arrayContaining(['@nestjs/axios', 'axios']),
+    );
   });
 
   it('would report one', () => {
