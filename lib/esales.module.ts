@@ -5,6 +5,9 @@ import { ESALES_RESOLVED_OPTIONS } from './esales.constants.js';
 import { EsalesConfigurableModuleClass } from './esales.module-definition.js';
 import { EsalesNotificationService } from './esales-notification.service.js';
 import { resolvedOptionsProvider, transportProvider } from './esales.providers.js';
+import { noteBuildLoaded } from './common/dual-package-guard.js';
+
+noteBuildLoaded();
 
 /**
  * Sends Voyado Elevate 3 notifications from a Nest app. Register once with `EsalesModule.forRoot()`

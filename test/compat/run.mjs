@@ -27,9 +27,15 @@ const apps = [
   },
   {
     name: 'nest11-cjs',
-    // Type-check only: typecheck.ts is a CommonJS TypeScript consumer of the package's types; main.js runs.
+    // Type-check only: typecheck.ts is a CommonJS TypeScript consumer of the package's types, under
+    // the starter's nodenext and under node16; main.js runs.
     build: ['node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
+    extraBuilds: [
+      ['node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.node16.json', '--noEmit']],
+    ],
     run: ['node', ['main.js']],
+    // The starter's own e2e set-up (Jest 29 + ts-jest, CommonJS), unchanged.
+    tests: ['node', ['node_modules/jest/bin/jest.js', '--config', './test/jest-e2e.json']],
   },
 ];
 
@@ -82,6 +88,7 @@ async function checkApp(app, tarball) {
     [npm, ['ci', '--no-audit', '--no-fund'], NPM_TIMEOUT_MS],
     [npm, ['install', '--no-save', '--no-audit', '--no-fund', tarball], NPM_TIMEOUT_MS],
     ...(app.build ? [[...app.build, BUILD_TIMEOUT_MS]] : []),
+    ...(app.extraBuilds ?? []).map((build) => [...build, BUILD_TIMEOUT_MS]),
   ];
   for (const [command, args, timeoutMs] of steps) {
     const result = await exec(command, args, { cwd, timeoutMs });
@@ -98,6 +105,14 @@ async function checkApp(app, tarball) {
   if (!result.ok) {
     printFailure(label, describe(command, args), result);
     return false;
+  }
+  if (app.tests) {
+    const [testCommand, testArgs] = app.tests;
+    const tested = await exec(testCommand, testArgs, { cwd, timeoutMs: BUILD_TIMEOUT_MS });
+    if (!tested.ok) {
+      printFailure(label, describe(testCommand, testArgs), tested);
+      return false;
+    }
   }
   if (lines.length !== 1 || lines[0] !== `${label}: ok`) {
     console.log(`${label}: ok, with extra output (${seconds(Date.now() - started)}):`);
