@@ -9,6 +9,8 @@ export default tseslint.config(
       'coverage/',
       'node_modules/',
       'test/compat/',
+      // What npm run test:readme writes while it runs (and leaves behind when a block fails).
+      'test/readme/.check-esm/',
       'bench/results/',
       '**/*.js',
       '**/*.mjs',
