@@ -9,7 +9,7 @@ export default tseslint.config(
       'coverage/',
       'node_modules/',
       'test/compat/',
-      // What npm run test:readme writes while it runs (and leaves behind when a block fails).
+      // What npm run test:readme writes while it runs (it removes it again).
       'test/readme/.check-esm/',
       'bench/results/',
       '**/*.js',

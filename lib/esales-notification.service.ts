@@ -1,4 +1,5 @@
 import { describeError } from './common/app-code.js';
+import { noteBuildLoaded } from './common/dual-package-guard.js';
 import {
   Inject,
   Injectable,
@@ -32,6 +33,10 @@ import {
   type PreparedNotification,
 } from './notifications/non-esales-click.notification.js';
 import type { EsalesTransport } from './transport/esales-transport.interface.js';
+
+// Every entry point that can hand out or inject this class loads this file: the place to notice
+// a process that loaded both builds.
+noteBuildLoaded();
 
 /**
  * Sends notifications to Elevate for the markets configured in `EsalesModule`, through one bounded

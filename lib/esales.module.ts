@@ -5,15 +5,12 @@ import { ESALES_RESOLVED_OPTIONS } from './esales.constants.js';
 import { EsalesConfigurableModuleClass } from './esales.module-definition.js';
 import { EsalesNotificationService } from './esales-notification.service.js';
 import { resolvedOptionsProvider, transportProvider } from './esales.providers.js';
-import { noteBuildLoaded } from './common/dual-package-guard.js';
-
-noteBuildLoaded();
 
 /**
  * Sends Voyado Elevate 3 notifications from a Nest app. Register once with `EsalesModule.forRoot()`
  * or `EsalesModule.forRootAsync()`; inject `EsalesNotificationService`,
  * `CustomerKeyAuthenticationService` and `EsalesVisitorCookiesService`, and mark redirect routes with
- * `@TrackNonEsalesClick()` (in a module that imports this one, or with `isGlobal`).
+ * `@TrackNonEsalesClick()` (in any module; injecting the services elsewhere needs `isGlobal`).
  */
 @Module({
   // No HttpModule import: `transport: 'axios'` builds an HttpService of its own, and an app's

@@ -46,6 +46,9 @@ export const transportProvider: Provider = {
   inject: [ESALES_RESOLVED_OPTIONS],
 };
 
+/** How Node names a missing `axios` or `@nestjs/axios`, from ESM and from CommonJS. */
+const MISSING_AXIOS_PEER = /Cannot find (?:package|module) '(?:@nestjs\/axios|axios)'/;
+
 /** @internal `nestjs-esales/axios`, or an `EsalesConfigError` saying what to install. */
 export async function loadAxiosEntry(
   load: () => Promise<AxiosEntry> = () => import('./axios.js'),
@@ -53,11 +56,18 @@ export async function loadAxiosEntry(
   try {
     return await load();
   } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
-    throw new EsalesConfigError([
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    const missingPeer =
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      typeof message === 'string' &&
+      MISSING_AXIOS_PEER.test(message);
+    // Anything else (a dependency of axios missing, a broken install) is reported as it is.
+    if (!missingPeer) throw error;
+    const problem = new EsalesConfigError([
       "transport: 'axios' needs the optional peers @nestjs/axios and axios: " +
         'npm install @nestjs/axios axios (or use the default undici transport)',
     ]);
+    Object.defineProperty(problem, 'cause', { value: error, enumerable: false });
+    throw problem;
   }
 }

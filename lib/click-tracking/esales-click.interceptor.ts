@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  Inject,
   Injectable,
   Logger,
+  Optional,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -58,6 +60,13 @@ const MAX_REMEMBERED_USER_AGENTS = 1_000;
 /** Browsers' user agents are a few hundred characters at most. */
 const MAX_REMEMBERED_USER_AGENT_LENGTH = 512;
 
+/** The package's providers, as the interceptor found them. */
+interface Resolved {
+  readonly notifications: EsalesNotificationService;
+  readonly options: ResolvedEsalesOptions;
+  readonly warnings: RateLimitedLog;
+}
+
 /** Thrown by a value source or resolver: the app's code failed, the click is skipped. */
 class ResolverError extends Error {}
 
@@ -77,30 +86,33 @@ class ResolverError extends Error {}
  * the subclass globally (`APP_INTERCEPTOR`): it runs first and claims the request, so the decorator's
  * own interceptor stands aside.
  *
- * It works from any module, whether or not `EsalesModule` is global or imported there: Nest creates
- * the interceptor in the controller's module, so it reaches the package's providers through
- * `ModuleRef` (not scoped to that module) when the app starts. When `EsalesModule` was never
- * registered, the app fails to start with an `EsalesConfigError` that says so.
+ * It works from any module, whether or not `EsalesModule` is global or imported there. Where the
+ * controller's module sees the package's providers (imported, global, or overridden in a testing
+ * module), Nest injects those; elsewhere it finds them through `ModuleRef` (not scoped to that module)
+ * once the app has initialised. When `EsalesModule` was never registered, the app fails to start
+ * with an `EsalesConfigError` that says so.
  */
 @Injectable()
 export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   protected readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
-  private resolved:
-    | {
-        notifications: EsalesNotificationService;
-        options: ResolvedEsalesOptions;
-        warnings: RateLimitedLog;
-      }
-    | undefined;
+  private resolved: Resolved | undefined;
+  /** Set once the app is initialised: from then on `ModuleRef` returns the real instances. */
+  private ready = false;
+  private reportedUnresolved = false;
   private readonly botVerdicts = new Map<string, boolean>();
 
   constructor(
     protected readonly reflector: Reflector,
     protected readonly moduleRef: ModuleRef,
+    @Optional() private readonly injectedNotifications?: EsalesNotificationService,
+    @Optional()
+    @Inject(ESALES_RESOLVED_OPTIONS)
+    private readonly injectedOptions?: ResolvedEsalesOptions,
   ) {}
 
-  /** Finds the package's providers, wherever `EsalesModule` was registered. */
+  /** Finds the package's providers, wherever `EsalesModule` was registered; fails boot without one. */
   onModuleInit(): void {
+    this.ready = true;
     this.resolve();
   }
 
@@ -118,24 +130,37 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     return this.resolve().warnings;
   }
 
-  private resolve(): NonNullable<EsalesClickInterceptor['resolved']> {
+  private resolve(): Resolved {
     if (this.resolved) return this.resolved;
+    const injected = this.injectedNotifications && this.injectedOptions;
+    // Before the app is initialised ModuleRef may hand out placeholders: never cache one.
+    if (!injected && !this.ready) {
+      throw new Error(
+        `${this.constructor.name}: the package's providers are available from onModuleInit on`,
+      );
+    }
     let notifications: EsalesNotificationService;
     let options: ResolvedEsalesOptions;
     try {
-      notifications = this.moduleRef.get(EsalesNotificationService, { strict: false });
-      options = this.moduleRef.get<ResolvedEsalesOptions>(ESALES_RESOLVED_OPTIONS, {
-        strict: false,
-      });
+      notifications =
+        this.injectedNotifications ??
+        this.moduleRef.get(EsalesNotificationService, { strict: false });
+      options =
+        this.injectedOptions ??
+        this.moduleRef.get<ResolvedEsalesOptions>(ESALES_RESOLVED_OPTIONS, { strict: false });
     } catch {
       throw new EsalesConfigError([
         `${this.constructor.name} (used by @TrackNonEsalesClick) found no EsalesModule: add ` +
           'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
       ]);
     }
-    const warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
-    this.resolved = { notifications, options, warnings };
-    return this.resolved;
+    const resolved = {
+      notifications,
+      options,
+      warnings: new RateLimitedLog(this.logger, options.delivery.warnIntervalMs),
+    };
+    this.resolved = resolved;
+    return resolved;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -145,6 +170,16 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       [context.getHandler(), context.getClass()],
     );
     if (!tracking) return next.handle();
+    // Requests only come once the app is up, also to an instance Nest did not create itself.
+    this.ready = true;
+    try {
+      this.resolve();
+    } catch (error) {
+      // Boot catches this for instances Nest created; a request is never failed for it.
+      if (!this.reportedUnresolved) this.logger.error(`Click not tracked: ${describeError(error)}`);
+      this.reportedUnresolved = true;
+      return next.handle();
+    }
     const http = context.switchToHttp();
     const request = http.getRequest<EsalesHttpRequest & { [ESALES_CLICK_CLAIMED]?: true }>();
     if (request[ESALES_CLICK_CLAIMED]) return next.handle();

@@ -213,7 +213,7 @@ function clusterBaseUrl(
     problems.push(`${label('clusterUrl', market)}: must not have a query string or fragment`);
   }
   // A full endpoint URL copied from Elevate's docs would double the path on every notification.
-  const apiAt = url.pathname.search(/\/api\/v1(\/|$)/);
+  const apiAt = url.pathname.search(/\/api\/v1(?:\/notifications(?:\/[^/]*)?)?\/?$/i);
   if (apiAt >= 0) {
     problems.push(
       `${label('clusterUrl', market)}: is the cluster's base URL, without the API path ` +

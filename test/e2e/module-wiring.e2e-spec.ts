@@ -138,6 +138,39 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
     ]);
   });
 
+  it('uses the service the controller’s own module provides (an override in a test module)', async () => {
+    const standIn = await ElevateStandIn.start();
+    closers.push(() => standIn.close());
+    const prepared: unknown[] = [];
+    // Only what the interceptor calls; anything else it reached for would throw.
+    const stub = {
+      recordSkip: () => undefined,
+      prepareForQueue: (notification: unknown) => (prepared.push(notification), undefined),
+      enqueuePrepared: () => undefined,
+    };
+    @Module({
+      imports: [
+        EsalesModule.forRoot({
+          clusterUrl: standIn.url,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+        }),
+      ],
+      controllers: [ProductsController],
+      providers: [{ provide: EsalesNotificationService, useValue: stub }],
+    })
+    class AppModule {}
+    const app = await listen(platform, AppModule);
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const response = await request(`${url}/products/shirt/redirect`, {
+      headers: { 'user-agent': UA },
+    });
+    await response.body.dump();
+    expect(response.statusCode).toBe(302);
+    expect(prepared).toEqual([expect.objectContaining({ productKey: 'shirt' })]);
+    expect(standIn.requests).toHaveLength(0);
+  });
+
   it('fails at boot with one EsalesConfigError and the fix when EsalesModule is not registered', async () => {
     @Module({ imports: [ProductsModule] })
     class AppModule {}

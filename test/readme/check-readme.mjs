@@ -27,6 +27,18 @@ for (const match of readme.matchAll(fence)) {
     .join('\n');
   blocks.push({ info: info.trim(), line, text });
 }
+// Code that would escape the check: another spelling of TypeScript, or a ~~~ fence.
+const escaping = [
+  ...readme.matchAll(/^ *(?:```|~~~)(typescript|tsx?|js|javascript)?\b.*$/gm),
+].filter(
+  (match) => match[0].includes('~~~') || /typescript|tsx|javascript|\bjs\b/.test(match[1] ?? ''),
+);
+if (escaping.length > 0) {
+  console.log(
+    `readme: code blocks the check would not see: ${escaping.map((m) => m[0].trim()).join(', ')}`,
+  );
+  process.exit(1);
+}
 const complete = blocks.filter((b) => b.info === 'ts');
 const fragments = blocks.filter((b) => b.info === 'ts fragment');
 const unknown = blocks.filter((b) => b.info !== 'ts' && b.info !== 'ts fragment');
@@ -79,10 +91,19 @@ for (const consumer of consumers) {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, type: consumer.type }));
   const files = complete.map((block) => {
     const named = /^\/\/ ([\w.-]+\.ts)\n/.exec(block.text);
-    const file = named ? named[1] : `block-${block.line}.ts`;
-    writeFileSync(join(dir, file), block.text);
-    return file;
+    return { block, file: named ? named[1] : `block-${block.line}.ts` };
   });
+  const names = files.map((f) => f.file);
+  const twice = names.filter((name, i) => names.indexOf(name) !== i);
+  if (complete.length === 0 || twice.length > 0) {
+    console.log(
+      complete.length === 0
+        ? 'readme: no complete ts block found: nothing would be checked'
+        : `readme: two blocks claim the same file: ${twice.join(', ')}`,
+    );
+    process.exit(1);
+  }
+  for (const { block, file } of files) writeFileSync(join(dir, file), block.text);
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -91,7 +112,7 @@ for (const consumer of consumers) {
         module: consumer.module,
         moduleResolution: consumer.module,
       },
-      files,
+      files: names,
     }),
   );
   const tsc = spawnSync(

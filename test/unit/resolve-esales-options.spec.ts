@@ -113,16 +113,21 @@ describe('resolveEsalesOptions', () => {
       'https://proxy.example.com/elevate/api/v1/',
       "clusterUrl: is the cluster's base URL, without the API path (/api/v1/): use https://proxy.example.com/elevate",
     ],
+    [
+      'https://w1.api.esales.apptus.cloud/API/V1/Notifications/Click',
+      "clusterUrl: is the cluster's base URL, without the API path (/API/V1/Notifications/Click): use https://w1.api.esales.apptus.cloud",
+    ],
   ])('refuses an endpoint URL given as clusterUrl: %s', (clusterUrl, problem) => {
     expect(problemsOf({ clusterUrl, defaultMarket: 'UK' })).toEqual([problem]);
   });
 
-  it('keeps a base path that is not the API path', () => {
-    const resolved = resolveEsalesOptions({
-      clusterUrl: 'https://proxy.example.com/elevate/apiv1/',
-      defaultMarket: 'UK',
-    });
-    expect(resolved.target('UK')?.clusterUrl).toBe('https://proxy.example.com/elevate/apiv1');
+  it.each([
+    ['https://proxy.example.com/elevate/apiv1/', 'https://proxy.example.com/elevate/apiv1'],
+    // A gateway whose own base path happens to contain api/v1: only a trailing API path is refused.
+    ['https://gw.example.com/api/v1/elevate', 'https://gw.example.com/api/v1/elevate'],
+  ])('keeps a base path that is not the API path: %s', (clusterUrl, expected) => {
+    const resolved = resolveEsalesOptions({ clusterUrl, defaultMarket: 'UK' });
+    expect(resolved.target('UK')?.clusterUrl).toBe(expected);
   });
 
   it.each<[Partial<EsalesModuleOptions>, unknown]>([

@@ -11,19 +11,28 @@ describe("transport: 'axios' loads nestjs-esales/axios at boot", () => {
     );
   });
 
-  it.each(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'])(
-    'says what to install when a peer is missing (%s)',
-    async (code) => {
-      const missing = () =>
-        Promise.reject(Object.assign(new Error("Cannot find package 'axios'"), { code }));
-      const error = await loadAxiosEntry(missing).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(EsalesConfigError);
-      expect((error as EsalesConfigError).problems).toEqual([
-        "transport: 'axios' needs the optional peers @nestjs/axios and axios: npm install " +
-          '@nestjs/axios axios (or use the default undici transport)',
-      ]);
-    },
-  );
+  it.each([
+    ['ERR_MODULE_NOT_FOUND', "Cannot find package 'axios' imported from /app/dist/esm/axios.js"],
+    ['ERR_MODULE_NOT_FOUND', "Cannot find package '@nestjs/axios' imported from /app/x.js"],
+    ['MODULE_NOT_FOUND', "Cannot find module 'axios'\nRequire stack:\n- /app/dist/cjs/x.js"],
+  ])('says what to install when a peer is missing (%s: %s)', async (code, message) => {
+    const cause = Object.assign(new Error(message), { code });
+    const missing = () => Promise.reject(cause);
+    const error = await loadAxiosEntry(missing).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EsalesConfigError);
+    expect((error as EsalesConfigError).problems).toEqual([
+      "transport: 'axios' needs the optional peers @nestjs/axios and axios: npm install " +
+        '@nestjs/axios axios (or use the default undici transport)',
+    ]);
+    expect((error as Error).cause).toBe(cause);
+  });
+
+  it('reports a missing module that is not one of the peers as it is', async () => {
+    const deeper = Object.assign(new Error("Cannot find module 'follow-redirects'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+    await expect(loadAxiosEntry(() => Promise.reject(deeper))).rejects.toBe(deeper);
+  });
 
   it('lets any other failure through as it is', async () => {
     const broken = new TypeError('something else');
