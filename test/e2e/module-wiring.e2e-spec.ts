@@ -70,17 +70,27 @@ async function listen(
   return app;
 }
 
+/** A stand-in for the cluster, closed after the test, and the module options pointing at it. */
+async function cluster() {
+  const standIn = await ElevateStandIn.start();
+  closers.push(() => standIn.close());
+  const options = { clusterUrl: standIn.url, allowInsecureClusterUrl: true, defaultMarket: 'UK' };
+  return { standIn, options };
+}
+
+/** GETs `path` from the app as a browser would; resolves with the status. */
+async function visit(app: INestApplication, path: string): Promise<number> {
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const response = await request(url + path, { headers: { 'user-agent': UA } });
+  await response.body.dump();
+  return response.statusCode;
+}
+
 describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform) => {
   it.each(['forRoot', 'forRootAsync'] as const)(
     'tracks a controller of a feature module when the root module registers EsalesModule.%s (not global)',
     async (registration) => {
-      const standIn = await ElevateStandIn.start();
-      closers.push(() => standIn.close());
-      const options = {
-        clusterUrl: standIn.url,
-        allowInsecureClusterUrl: true,
-        defaultMarket: 'UK',
-      };
+      const { standIn, options } = await cluster();
       @Module({
         imports: [
           registration === 'forRoot'
@@ -91,12 +101,7 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
       })
       class AppModule {}
       const app = await listen(platform, AppModule);
-      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-      const response = await request(`${url}/products/shirt/redirect`, {
-        headers: { 'user-agent': UA },
-      });
-      await response.body.dump();
-      expect(response.statusCode).toBe(302);
+      expect(await visit(app, '/products/shirt/redirect')).toBe(302);
       await app.get(EsalesNotificationService).flush();
       expect(standIn.accepted.map((r) => (r.body as { productKey: string }).productKey)).toEqual([
         'shirt',
@@ -105,29 +110,15 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
   );
 
   it('warns (once per route and parameter) when a route-parameter source names no parameter', async () => {
-    const standIn = await ElevateStandIn.start();
-    closers.push(() => standIn.close());
+    const { standIn, options } = await cluster();
     @Module({
-      imports: [
-        EsalesModule.forRoot({
-          clusterUrl: standIn.url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-        }),
-      ],
+      imports: [EsalesModule.forRoot(options)],
       controllers: [MisnamedController],
     })
     class AppModule {}
     const logs = new CaptureLogger();
     const app = await listen(platform, AppModule, logs);
-    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    for (let i = 0; i < 3; i++) {
-      const response = await request(`${url}/misnamed/shirt/redirect`, {
-        headers: { 'user-agent': UA },
-      });
-      await response.body.dump();
-      expect(response.statusCode).toBe(302);
-    }
+    for (let i = 0; i < 3; i++) expect(await visit(app, '/misnamed/shirt/redirect')).toBe(302);
     await app.get(EsalesNotificationService).flush();
     expect(standIn.requests).toHaveLength(0);
     const warnings = logs.lines.filter((l) => l.level === 'warn').map((l) => l.message);
@@ -139,8 +130,7 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
   });
 
   it('uses the service the controller’s own module provides (an override in a test module)', async () => {
-    const standIn = await ElevateStandIn.start();
-    closers.push(() => standIn.close());
+    const { standIn, options } = await cluster();
     const prepared: unknown[] = [];
     // Only what the interceptor calls; anything else it reached for would throw.
     const stub = {
@@ -149,24 +139,13 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
       enqueuePrepared: () => undefined,
     };
     @Module({
-      imports: [
-        EsalesModule.forRoot({
-          clusterUrl: standIn.url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-        }),
-      ],
+      imports: [EsalesModule.forRoot(options)],
       controllers: [ProductsController],
       providers: [{ provide: EsalesNotificationService, useValue: stub }],
     })
     class AppModule {}
     const app = await listen(platform, AppModule);
-    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    const response = await request(`${url}/products/shirt/redirect`, {
-      headers: { 'user-agent': UA },
-    });
-    await response.body.dump();
-    expect(response.statusCode).toBe(302);
+    expect(await visit(app, '/products/shirt/redirect')).toBe(302);
     expect(prepared).toEqual([expect.objectContaining({ productKey: 'shirt' })]);
     expect(standIn.requests).toHaveLength(0);
   });
