@@ -11,10 +11,15 @@ export const ESALES_TRANSPORT = Symbol('ESALES_TRANSPORT');
 export const clusterUrlForId = (clusterId: string): string =>
   `https://${clusterId}.api.esales.apptus.cloud`;
 
-/** Paths of the Web API v1 notification endpoints this package sends to. */
-export const NOTIFICATION_PATHS = {
+/** Paths of the six Web API v1 notification endpoints this package sends to. */
+export const NOTIFICATION_PATHS = Object.freeze({
   nonEsalesClick: '/api/v1/notifications/non-esales-click',
-} as const;
+  click: '/api/v1/notifications/click',
+  addingToCart: '/api/v1/notifications/adding-to-cart',
+  nonEsalesAddingToCart: '/api/v1/notifications/non-esales-adding-to-cart',
+  payment: '/api/v1/notifications/payment',
+  endSession: '/api/v1/notifications/end',
+} as const);
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 export const MAX_REQUEST_TIMEOUT_MS = 600_000;

@@ -5,6 +5,7 @@ import { ESALES_RESOLVED_OPTIONS } from './esales.constants.js';
 import { EsalesConfigurableModuleClass } from './esales.module-definition.js';
 import { EsalesNotificationService } from './esales-notification.service.js';
 import { resolvedOptionsProvider, transportProvider } from './esales.providers.js';
+import { NotificationPipeline } from './notification-pipeline.js';
 
 /**
  * Sends Voyado Elevate 3 notifications from a Nest app. Register once with `EsalesModule.forRoot()`
@@ -18,11 +19,14 @@ import { resolvedOptionsProvider, transportProvider } from './esales.providers.j
   providers: [
     resolvedOptionsProvider,
     transportProvider,
+    NotificationPipeline,
     EsalesNotificationService,
     CustomerKeyAuthenticationService,
     EsalesVisitorCookiesService,
   ],
   exports: [
+    // Internal (not exported from the package): what the tracking interceptor uses.
+    NotificationPipeline,
     EsalesNotificationService,
     CustomerKeyAuthenticationService,
     EsalesVisitorCookiesService,

@@ -12,7 +12,11 @@ export {
 } from './esales.constants.js';
 export { EsalesNotificationService } from './esales-notification.service.js';
 
-export { TrackNonEsalesClick } from './click-tracking/track-non-esales-click.decorator.js';
+export {
+  TrackClick,
+  TrackAddToCart,
+  TrackNonEsalesClick,
+} from './click-tracking/track-non-esales-click.decorator.js';
 export { EsalesClickInterceptor } from './click-tracking/esales-click.interceptor.js';
 export type {
   EsalesExtractedClick,
@@ -22,6 +26,10 @@ export { EsalesVisitorCookiesService } from './click-tracking/esales-visitor-coo
 export { DEFAULT_COOKIE_NAMES } from './click-tracking/visitor-cookies.js';
 export type {
   TrackNonEsalesClickOptions,
+  TrackClickOptions,
+  TrackAddToCartOptions,
+  EsalesTrackingOptions,
+  EsalesValueSource,
   EsalesClickValueSource,
   EsalesClickTrackingOptions,
   EsalesCookieNames,
@@ -41,8 +49,33 @@ export { marketEnvKey } from './config/esales-env.js';
 export { resolveEsalesOptions, ResolvedEsalesOptions } from './config/resolve-esales-options.js';
 export type { EsalesMarketTarget } from './config/resolve-esales-options.js';
 
-export { NonEsalesClickNotificationDto } from './dto/non-esales-click-notification.dto.js';
+export type { EsalesNotificationKindName } from './notifications/notification-kind.js';
+export type {
+  EsalesVisitorFields,
+  EsalesIdentifiedFields,
+} from './notifications/visitor-fields.interface.js';
+export type { EsalesProductKeys, EsalesTicket } from './notifications/keyed-notifications.js';
+export {
+  VisitorNotificationDto,
+  IdentifiedNotificationDto,
+} from './notifications/visitor-notification.dto.js';
+export { NonEsalesClickNotificationDto } from './notifications/non-esales-click.notification.js';
 export type { NonEsalesClickNotification } from './notifications/non-esales-click.notification.js';
+export { ClickNotificationDto } from './notifications/click.notification.js';
+export type { ClickNotification } from './notifications/click.notification.js';
+export { AddingToCartNotificationDto } from './notifications/adding-to-cart.notification.js';
+export type { AddingToCartNotification } from './notifications/adding-to-cart.notification.js';
+export { NonEsalesAddingToCartNotificationDto } from './notifications/non-esales-adding-to-cart.notification.js';
+export type { NonEsalesAddingToCartNotification } from './notifications/non-esales-adding-to-cart.notification.js';
+export {
+  PaymentNotificationDto,
+  PaymentLineDto,
+  MAX_PAYMENT_LINES,
+} from './notifications/payment.notification.js';
+export type { PaymentNotification, PaymentLine } from './notifications/payment.notification.js';
+export { EndSessionNotificationDto } from './notifications/end-session.notification.js';
+export type { EndSessionNotification } from './notifications/end-session.notification.js';
+export type { EsalesPaymentOptions } from './notification-pipeline.js';
 
 export { MessageAuthentication } from './auth/message-authentication.js';
 export { CustomerKeyAuthentication } from './auth/customer-key-authentication.js';
@@ -65,6 +98,7 @@ export type { EsalesUndeliveredReason } from './errors/esales-undelivered.error.
 
 export type {
   EsalesStats,
+  EsalesKindStats,
   EsalesClusterStats,
   EsalesSkipReason,
   EsalesBreakerState,

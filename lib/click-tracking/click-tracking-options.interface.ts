@@ -17,29 +17,52 @@ export interface EsalesHttpRequest {
   readonly [key: string]: unknown;
 }
 
-/** Reads one value of the click from the request. */
-export type EsalesClickValueSource =
+/** Reads one value of a tracked notification from the request. */
+export type EsalesValueSource =
   /** A route parameter, e.g. `'productKey'` for `/products/:productKey/redirect`. */
   | string
   /** A route parameter, spelled out. */
   | { readonly param: string }
   /** A query-string parameter, e.g. `{ query: 'variant' }` for `?variant=…`. */
   | { readonly query: string }
-  /** Anything else; return null or undefined for "none". */
+  /**
+   * A field of the parsed JSON body (own properties of a plain object only), e.g.
+   * `{ body: 'productKey' }` on a `POST /cart/items`.
+   */
+  | { readonly body: string }
+  /** Anything else; return null or undefined for "none". Must be synchronous. */
   | ((request: EsalesHttpRequest) => string | null | undefined);
+
+/** The former name of `EsalesValueSource`. */
+export type EsalesClickValueSource = EsalesValueSource;
 
 /** Options of `@TrackNonEsalesClick()`. Give `productKey`, `variantKey`, or both. */
 export interface TrackNonEsalesClickOptions {
   /** Where the product key comes from. */
-  productKey?: EsalesClickValueSource;
+  productKey?: EsalesValueSource;
   /** Where the variant key comes from. */
-  variantKey?: EsalesClickValueSource;
+  variantKey?: EsalesValueSource;
   /**
    * Where the market comes from.
    * @default the module's `resolveMarket`, then `defaultMarket`
    */
-  market?: EsalesClickValueSource;
+  market?: EsalesValueSource;
 }
+
+/**
+ * Options of `@TrackClick()` and `@TrackAddToCart()`: give at least one of `ticket`, `productKey`
+ * and `variantKey`. A request that carries a ticket sends the ticket notification (`click`,
+ * `adding-to-cart`); one without sends the non-eSales one from the product and variant keys.
+ */
+export interface EsalesTrackingOptions extends TrackNonEsalesClickOptions {
+  /** Where the ticket comes from, e.g. `{ query: 'ticket' }`. */
+  ticket?: EsalesValueSource;
+}
+
+/** Options of `@TrackClick()`. */
+export type TrackClickOptions = EsalesTrackingOptions;
+/** Options of `@TrackAddToCart()`. */
+export type TrackAddToCartOptions = EsalesTrackingOptions;
 
 /** A visitor's Elevate identity. */
 export interface EsalesVisitor {

@@ -17,19 +17,20 @@ import { describeError, isThenable } from '../common/app-code.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
-import { EsalesNotificationService } from '../esales-notification.service.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
+import { NotificationPipeline } from '../notification-pipeline.js';
+import type { NotificationKind, PreparedNotification } from '../notifications/notification-kind.js';
 import type {
-  NonEsalesClickNotification,
-  PreparedNotification,
-} from '../notifications/non-esales-click.notification.js';
-import type {
-  EsalesClickValueSource,
   EsalesHttpRequest,
+  EsalesTrackingOptions,
+  EsalesValueSource,
   EsalesVisitor,
-  TrackNonEsalesClickOptions,
 } from './click-tracking-options.interface.js';
-import { ESALES_CLICK_CLAIMED, ESALES_TRACK_CLICK } from './click-tracking.constants.js';
+import {
+  ESALES_CLICK_CLAIMED,
+  ESALES_TRACK_CLICK,
+  type TrackingMetadata,
+} from './click-tracking.constants.js';
 import {
   isSecureRequest,
   rawResponseOf,
@@ -39,8 +40,10 @@ import {
   type RawResponse,
 } from './visitor-cookies.js';
 
-/** What a route's click carries before validation: whatever the request held. */
+/** What a tracked request carries before validation: whatever the request held. */
 export interface EsalesExtractedClick {
+  /** The ticket as read, when the decorator has a ticket source (validated later). */
+  ticket?: unknown;
   /** The product key as read (validated later: a string, null or undefined passes). */
   productKey: unknown;
   /** The variant key as read (validated later). */
@@ -62,7 +65,7 @@ const MAX_REMEMBERED_USER_AGENT_LENGTH = 512;
 
 /** The package's providers, as the interceptor found them. */
 interface Resolved {
-  readonly notifications: EsalesNotificationService;
+  readonly pipeline: NotificationPipeline;
   readonly options: ResolvedEsalesOptions;
   readonly warnings: RateLimitedLog;
 }
@@ -71,10 +74,12 @@ interface Resolved {
 class ResolverError extends Error {}
 
 /**
- * Sends a non-eSales click notification when a route marked with `@TrackNonEsalesClick()` succeeds.
- * Passes straight through for routes without the decorator, so it can also be registered globally.
+ * Sends the notification of a route marked with `@TrackClick()`, `@TrackAddToCart()` or
+ * `@TrackNonEsalesClick()` when it succeeds. Passes straight through for routes without one, so it
+ * can also be registered globally.
  *
- * Before the handler runs it reads the click (route and query parameters), the market and the visitor
+ * Before the handler runs it reads the click or cart item (route and query parameters, body fields),
+ * the market and the visitor
  * (Apptus cookies or `resolveVisitor`), validates them, and sets fresh visitor cookies where they were
  * missing, to go out with the response if its status is below 400. Once the response has gone out with a
  * status below 400 it queues the notification (O(1), no I/O); delivery happens later, off the
@@ -104,7 +109,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly moduleRef: ModuleRef,
-    @Optional() private readonly injectedNotifications?: EsalesNotificationService,
+    @Optional() private readonly injectedPipeline?: NotificationPipeline,
     @Optional()
     @Inject(ESALES_RESOLVED_OPTIONS)
     private readonly injectedOptions?: ResolvedEsalesOptions,
@@ -116,9 +121,8 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     this.resolve();
   }
 
-  /** The notification service of the app's `EsalesModule`. */
-  protected get notifications(): EsalesNotificationService {
-    return this.resolve().notifications;
+  private get pipeline(): NotificationPipeline {
+    return this.resolve().pipeline;
   }
 
   /** The app's resolved `EsalesModule` options. */
@@ -132,30 +136,29 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
 
   private resolve(): Resolved {
     if (this.resolved) return this.resolved;
-    const injected = this.injectedNotifications && this.injectedOptions;
+    const injected = this.injectedPipeline && this.injectedOptions;
     // Before the app is initialised ModuleRef may hand out placeholders: never cache one.
     if (!injected && !this.ready) {
       throw new Error(
         `${this.constructor.name}: the package's providers are available from onModuleInit on`,
       );
     }
-    let notifications: EsalesNotificationService;
+    let pipeline: NotificationPipeline;
     let options: ResolvedEsalesOptions;
     try {
-      notifications =
-        this.injectedNotifications ??
-        this.moduleRef.get(EsalesNotificationService, { strict: false });
+      pipeline =
+        this.injectedPipeline ?? this.moduleRef.get(NotificationPipeline, { strict: false });
       options =
         this.injectedOptions ??
         this.moduleRef.get<ResolvedEsalesOptions>(ESALES_RESOLVED_OPTIONS, { strict: false });
     } catch {
       throw new EsalesConfigError([
-        `${this.constructor.name} (used by @TrackNonEsalesClick) found no EsalesModule: add ` +
+        `${this.constructor.name} (used by the tracking decorators) found no EsalesModule: add ` +
           'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
       ]);
     }
     const resolved = {
-      notifications,
+      pipeline,
       options,
       warnings: new RateLimitedLog(this.logger, options.delivery.warnIntervalMs),
     };
@@ -165,7 +168,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const tracking = this.reflector.getAllAndOverride<TrackNonEsalesClickOptions | undefined>(
+    const tracking = this.reflector.getAllAndOverride<TrackingMetadata | undefined>(
       ESALES_TRACK_CLICK,
       [context.getHandler(), context.getClass()],
     );
@@ -188,7 +191,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     const raw = rawResponseOf(response);
     if (request.method === 'HEAD') {
       // Link checkers and mail scanners probe links with HEAD: not a visitor's click.
-      this.notifications.recordSkip('headRequest');
+      this.pipeline.skip('headRequest', primaryKind(tracking).name);
       return next.handle();
     }
 
@@ -211,27 +214,27 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   }
 
   /**
-   * Reads the click's product and variant key from the request. The values are validated afterwards;
-   * a repeated query parameter arrives as an array and is rejected there.
+   * Reads the ticket (when the decorator has a ticket source) and the product and variant keys from
+   * the request. The values are validated afterwards; a repeated query parameter arrives as an array
+   * and is rejected there.
    */
   protected extractClick(
     request: EsalesHttpRequest,
-    tracking: TrackNonEsalesClickOptions,
+    tracking: EsalesTrackingOptions,
   ): EsalesExtractedClick {
-    return {
+    const click: EsalesExtractedClick = {
       productKey: readSource(tracking.productKey, request),
       variantKey: readSource(tracking.variantKey, request),
     };
+    if (tracking.ticket !== undefined) click.ticket = readSource(tracking.ticket, request);
+    return click;
   }
 
   /**
    * The click's market: the decorator's `market`, then the module's `resolveMarket`, then undefined
    * (the module's `defaultMarket`).
    */
-  protected resolveMarket(
-    request: EsalesHttpRequest,
-    tracking: TrackNonEsalesClickOptions,
-  ): unknown {
+  protected resolveMarket(request: EsalesHttpRequest, tracking: EsalesTrackingOptions): unknown {
     const fromRoute = readSource(tracking.market, request);
     if (isGiven(fromRoute)) return fromRoute;
     const resolver = this.options.clickTracking.resolveMarket;
@@ -265,10 +268,10 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   private warnAboutMissingParams(
     context: ExecutionContext,
     request: EsalesHttpRequest,
-    tracking: TrackNonEsalesClickOptions,
+    tracking: TrackingMetadata,
   ): void {
-    for (const key of ['productKey', 'variantKey', 'market'] as const) {
-      const source = tracking[key];
+    for (const key of ['ticket', 'productKey', 'variantKey', 'market'] as const) {
+      const source = tracking.sources[key];
       const name =
         typeof source === 'string'
           ? source
@@ -282,7 +285,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       this.warnings.warn(
         `missing-param:${route}:${name}`,
         () =>
-          `@TrackNonEsalesClick on ${route}: ${key} reads the route parameter ` +
+          `${tracking.decorator} on ${route}: ${key} reads the route parameter ` +
           `${JSON.stringify(name)}, which the route does not have ` +
           `(${known.length ? `its parameters: ${known.join(', ')}` : 'it has none'}); ` +
           `use { query: ${JSON.stringify(name)} } for a query parameter`,
@@ -292,20 +295,24 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
 
   private beforeHandler(
     request: EsalesHttpRequest,
-    tracking: TrackNonEsalesClickOptions,
+    tracking: TrackingMetadata,
   ): { notification: PreparedNotification; cookies: string[] } | undefined {
+    let kind = primaryKind(tracking);
     try {
       const settings = this.options.clickTracking;
       const userAgent = headerOf(request, 'user-agent');
       // No user agent at all is a script, not a browser.
       if (settings.ignoreBots && (!userAgent || this.isBot(userAgent))) {
-        this.notifications.recordSkip('bot');
+        this.pipeline.skip('bot', kind.name);
         // Easy to trip over by hand: curl's and Node's default user agents count as bots.
         this.logger.debug('Skipped a click from a bot (ignoreBots)');
         return undefined;
       }
-      const click = this.extractClick(request, tracking);
-      const market = this.resolveMarket(request, tracking);
+      const click = this.extractClick(request, tracking.sources);
+      // A ticket means a product Elevate returned: its own notification.
+      const ticketed = tracking.withTicket !== undefined && isGiven(click.ticket);
+      if (ticketed) kind = tracking.withTicket;
+      const market = this.resolveMarket(request, tracking.sources);
       const visitor = this.resolveVisitor(
         request,
         typeof market === 'string' ? market : this.options.defaultMarket,
@@ -319,13 +326,16 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
         customerKey: visitor.customerKey,
         sessionKey: visitor.sessionKey,
         token,
-        productKey: click.productKey,
-        variantKey: click.variantKey,
-      } as NonEsalesClickNotification;
-      const prepared = this.notifications.prepareForQueue(notification);
+        ...(ticketed
+          ? { ticket: click.ticket }
+          : kind === tracking.withTicket
+            ? { ticket: undefined }
+            : { productKey: click.productKey, variantKey: click.variantKey }),
+      };
+      const prepared = this.pipeline.prepare(kind, notification, false);
       if (!prepared) return undefined;
       if (signedIn && !this.tokenVerifies(prepared.market, prepared.customerKey, token)) {
-        this.notifications.recordSkip('customerKeyNotVerified');
+        this.pipeline.skip('customerKeyNotVerified', kind.name);
         this.logger.debug(
           `Skipped a click: the signed-in customer key's token does not verify with market ` +
             `"${prepared.market}"'s private key (Elevate would answer 403)`,
@@ -335,7 +345,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       const cookies = settings.assignVisitorCookies ? this.visitorCookies(request, visitor) : [];
       return { notification: prepared, cookies };
     } catch (error) {
-      this.notifications.recordSkip('invalid');
+      this.pipeline.skip('invalid', kind.name);
       const reason = error instanceof ResolverError ? error.message : describeError(error);
       this.warnings.warn('click-resolver', () => `Skipped a click: ${reason}`);
       return undefined;
@@ -346,7 +356,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     try {
       if (raw.statusCode >= 400) return;
       // Hand-off only: O(1), and the queue starts delivering on a later turn of the event loop.
-      this.notifications.enqueuePrepared(notification);
+      this.pipeline.enqueuePrepared(notification);
     } catch (error) {
       this.warnings.warn('click-enqueue', () => `Could not queue a click: ${describeError(error)}`);
     }
@@ -397,20 +407,27 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
 }
 
 /** Reads one source; an app function that throws becomes a `ResolverError`. */
-function readSource(
-  source: EsalesClickValueSource | undefined,
-  request: EsalesHttpRequest,
-): unknown {
+function readSource(source: EsalesValueSource | undefined, request: EsalesHttpRequest): unknown {
   if (source === undefined) return undefined;
   if (typeof source === 'function') return callResolver(() => source(request));
   if (typeof source === 'string') return ownValue(request.params, source);
   if ('query' in source) return ownValue(request.query, source.query);
+  if ('body' in source) return ownValue(request['body'], source.body);
   return ownValue(request.params, source.param);
 }
 
-/** A parameter's value, own properties only: `?constructor=` or `__proto__` cannot reach a prototype. */
+/** The kind a request without a ticket goes as (what skips before reading the request count as). */
+const primaryKind = (tracking: TrackingMetadata): NotificationKind =>
+  (tracking.withoutTicket ?? tracking.withTicket) as NotificationKind;
+
+/**
+ * A parameter's or body field's value, own properties of a plain object (or array-free container)
+ * only: `?constructor=` or a `__proto__` key cannot reach a prototype.
+ */
 function ownValue(container: unknown, name: string): unknown {
-  if (typeof container !== 'object' || container === null) return undefined;
+  if (typeof container !== 'object' || container === null || Array.isArray(container)) {
+    return undefined;
+  }
   return Object.hasOwn(container, name) ? (container as Record<string, unknown>)[name] : undefined;
 }
 

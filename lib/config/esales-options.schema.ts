@@ -13,10 +13,7 @@ import {
   ValidateBy,
 } from 'class-validator';
 import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
-import {
-  MAX_MARKET_LENGTH,
-  NO_CONTROL_CHARACTERS,
-} from '../dto/non-esales-click-notification.dto.js';
+import { MAX_MARKET_LENGTH, NO_CONTROL_CHARACTERS } from '../notifications/notification-fields.js';
 import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 

@@ -1,8 +1,5 @@
 import { validateSync, type ValidationError } from 'class-validator';
-import {
-  MAX_MARKET_LENGTH,
-  NO_CONTROL_CHARACTERS,
-} from '../dto/non-esales-click-notification.dto.js';
+import { MAX_MARKET_LENGTH, NO_CONTROL_CHARACTERS } from '../notifications/notification-fields.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import type {
   EsalesClickTrackingOptions,

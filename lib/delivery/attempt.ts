@@ -5,26 +5,39 @@ import type { EsalesDeliveryError, EsalesDeliveryErrorContext } from '../errors/
 import { EsalesNetworkError } from '../errors/esales-network.error.js';
 import { EsalesServerError } from '../errors/esales-server.error.js';
 import { EsalesTimeoutError } from '../errors/esales-timeout.error.js';
-import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
+import { NOTIFICATION_KINDS } from '../notifications/index.js';
+import type { PreparedNotification } from '../notifications/notification-kind.js';
 import {
   EsalesTransportFailure,
   type EsalesTransport,
   type EsalesTransportResponse,
 } from '../transport/esales-transport.interface.js';
-import { isRetryableNetworkCode, isRetryableStatus, retryAfterMs } from './retry-rules.js';
+import {
+  isRetryableNetworkCode,
+  isRetryableStatus,
+  neverReachedServer,
+  retryAfterMs,
+} from './retry-rules.js';
 
 /*
  * One HTTP attempt and what its answer means: the part every delivery backend shares. No queue, no
  * retries, no state.
  */
 
-/** Name of the endpoint in messages. */
-export const NON_ESALES_CLICK = 'non-esales-click';
+/** What a payment's error says when it was not retried. */
+export const NOT_RETRIED_NOTE =
+  'Not retried: Elevate may have received it, and a payment carries no id by which Elevate could ' +
+  'recognise a repeat, so sending it again could count the purchase twice';
 
 /** The typed error for one attempt's outcome, and whether another attempt could change it. */
 export interface AttemptFailure {
   readonly error: EsalesDeliveryError;
   readonly retryable: boolean;
+  /**
+   * Another attempt could change the outcome, but the notification's kind forbids it: a payment
+   * Elevate may have received (timeout, connection lost after the request was written).
+   */
+  readonly withheld: boolean;
   /** What `Retry-After` asked for, in milliseconds. */
   readonly retryAfterMs?: number;
   /**
@@ -34,7 +47,10 @@ export interface AttemptFailure {
   readonly overloaded: boolean;
 }
 
-/** The context of a notification's errors; only built when there is an error to describe. */
+/**
+ * The context of a notification's errors; only built when there is an error to describe. `endpoint`
+ * is the URL without its query string: a payment's token never reaches an error.
+ */
 export const errorContextOf = (
   prepared: PreparedNotification,
   endpoint: string,
@@ -42,11 +58,12 @@ export const errorContextOf = (
   market: prepared.market,
   endpoint,
   notificationId: prepared.id,
+  kind: prepared.kind,
 });
 
 /**
- * Sends one notification once to `endpoint`. Resolves with undefined when Elevate accepted it
- * (2xx), otherwise with the typed failure; never rejects.
+ * Sends one notification once: to `endpoint` plus the notification's query string. Resolves with
+ * undefined when Elevate accepted it (2xx), otherwise with the typed failure; never rejects.
  */
 export async function attemptDelivery(
   transport: EsalesTransport,
@@ -54,14 +71,28 @@ export async function attemptDelivery(
   endpoint: string,
   timeoutMs: number,
 ): Promise<AttemptFailure | undefined> {
+  const url = prepared.query ? endpoint + prepared.query : endpoint;
   try {
-    const response = await transport.send({ url: endpoint, body: prepared.body, timeoutMs });
+    const response = await transport.send({ url, body: prepared.body, timeoutMs });
     if (response.status >= 200 && response.status < 300) return undefined;
     return failureOfAnswer(response, prepared, errorContextOf(prepared, endpoint));
   } catch (error) {
-    return failureOfTransport(error, timeoutMs, errorContextOf(prepared, endpoint));
+    return failureOfTransport(error, timeoutMs, prepared, errorContextOf(prepared, endpoint));
   }
 }
+
+/**
+ * Whether a failure worth another attempt may have one: always, unless the kind is retried only when
+ * Elevate surely did not take it and this failure does not show that.
+ */
+const decide = (
+  prepared: PreparedNotification,
+  retryable: boolean,
+  notReceived: boolean,
+): { retryable: boolean; withheld: boolean } => {
+  const withheld = retryable && prepared.retry === 'only-when-not-received' && !notReceived;
+  return { retryable: retryable && !withheld, withheld };
+};
 
 /** Maps a non-2xx answer to its typed error. */
 export function failureOfAnswer(
@@ -71,17 +102,26 @@ export function failureOfAnswer(
 ): AttemptFailure {
   const { status } = response;
   const excerpt = excerptOf(response.body, prepared);
+  // 503 and 429: Elevate turned it away unprocessed.
+  const { retryable, withheld } = decide(
+    prepared,
+    isRetryableStatus(status),
+    status === 503 || status === 429,
+  );
+  const noted = withheld ? { ...context, note: NOT_RETRIED_NOTE } : context;
+  const name = prepared.kind;
   let error: EsalesDeliveryError;
-  if (status === 400) error = new EsalesBadRequestError(NON_ESALES_CLICK, excerpt, context);
-  else if (status === 403) error = new EsalesCustomerKeyRejectedError(NON_ESALES_CLICK, context);
-  else
-    error = new EsalesServerError(NON_ESALES_CLICK, status, excerpt, context, response.retryAfter);
-  const retryable = isRetryableStatus(status);
+  if (status === 400) {
+    const hint = NOTIFICATION_KINDS[name].badRequestHint;
+    error = new EsalesBadRequestError(name, excerpt, context, hint);
+  } else if (status === 403) error = new EsalesCustomerKeyRejectedError(name, context);
+  else error = new EsalesServerError(name, status, excerpt, noted, response.retryAfter);
   const wait = retryable ? retryAfterMs(response.retryAfter) : undefined;
   return {
     error,
     retryable,
-    overloaded: retryable,
+    withheld,
+    overloaded: isRetryableStatus(status),
     ...(wait !== undefined ? { retryAfterMs: wait } : {}),
   };
 }
@@ -90,28 +130,26 @@ export function failureOfAnswer(
 export function failureOfTransport(
   failure: unknown,
   timeoutMs: number,
+  prepared: PreparedNotification,
   context: EsalesDeliveryErrorContext,
 ): AttemptFailure {
-  if (failure instanceof EsalesTransportFailure && failure.kind === 'timeout') {
-    return {
-      error: new EsalesTimeoutError(NON_ESALES_CLICK, timeoutMs, context),
-      retryable: true,
-      overloaded: true,
-    };
-  }
-  const code = failure instanceof EsalesTransportFailure ? failure.code : 'ERR_UNKNOWN';
-  const retryable = isRetryableNetworkCode(code);
-  return {
-    error: new EsalesNetworkError(NON_ESALES_CLICK, code, context),
-    retryable,
-    overloaded: retryable,
-  };
+  const transportFailure = failure instanceof EsalesTransportFailure ? failure : undefined;
+  const code = transportFailure?.code ?? 'ERR_UNKNOWN';
+  const timedOut = transportFailure?.kind === 'timeout';
+  const worthRetrying = timedOut || isRetryableNetworkCode(code);
+  const notReceived = transportFailure?.requestSent === false || neverReachedServer(code);
+  const { retryable, withheld } = decide(prepared, worthRetrying, notReceived);
+  const noted = withheld ? { ...context, note: NOT_RETRIED_NOTE } : context;
+  const error = timedOut
+    ? new EsalesTimeoutError(prepared.kind, timeoutMs, noted)
+    : new EsalesNetworkError(prepared.kind, code, noted);
+  return { error, retryable, withheld, overloaded: worthRetrying };
 }
 
-/** A bounded, single-line excerpt of a response body, with the request's token scrubbed if echoed. */
+/** A bounded, single-line excerpt of a response body, with the request's secrets scrubbed if echoed. */
 function excerptOf(body: string, prepared: PreparedNotification): string {
   let text = body.slice(0, BODY_EXCERPT_LENGTH * 2);
-  if (prepared.token) text = text.split(prepared.token).join('[token]');
+  for (const secret of prepared.secrets) text = text.split(secret).join('[token]');
   text = text.replace(/\s+/g, ' ').trim();
   return text.length > BODY_EXCERPT_LENGTH ? `${text.slice(0, BODY_EXCERPT_LENGTH)}…` : text;
 }

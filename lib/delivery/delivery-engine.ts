@@ -6,14 +6,12 @@ import {
   EsalesUndeliveredError,
   type EsalesUndeliveredReason,
 } from '../errors/esales-undelivered.error.js';
-import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
+import type {
+  EsalesNotificationKindName,
+  PreparedNotification,
+} from '../notifications/notification-kind.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
-import {
-  NON_ESALES_CLICK,
-  attemptDelivery,
-  errorContextOf,
-  type AttemptFailure,
-} from './attempt.js';
+import { attemptDelivery, errorContextOf, type AttemptFailure } from './attempt.js';
 import { BrokenCircuitError, CircuitGate } from './circuit-gate.js';
 import { systemClock, type Clock } from './clock.js';
 import {
@@ -45,7 +43,7 @@ export interface Completion {
 export interface DeliveryTarget {
   /** Cluster base URL; markets that share it share a concurrency limit and a breaker. */
   readonly clusterUrl: string;
-  /** The endpoint's full URL. */
+  /** The endpoint's full URL, without the notification's query string. */
   readonly endpoint: string;
 }
 
@@ -190,9 +188,9 @@ export class DeliveryEngine {
     return true;
   }
 
-  /** Counts a notification that was not enqueued. */
-  skip(reason: EsalesSkipReason): void {
-    for (const observer of this.observers) observer.skipped?.(reason);
+  /** Counts a notification of `kind` that was not enqueued. */
+  skip(reason: EsalesSkipReason, kind: EsalesNotificationKindName): void {
+    for (const observer of this.observers) observer.skipped?.(reason, kind);
   }
 
   /** What is queued, retrying and in flight now, overall and per cluster. */
@@ -449,7 +447,7 @@ export class DeliveryEngine {
       backlog: lane.inFlight.size + lane.queue.length + lane.ready.length + lane.sleeping.size,
     });
     for (const observer of this.observers) {
-      observer.attempted?.(lane.clusterUrl, job.attempts, durationMs, failure);
+      observer.attempted?.(job.notification, lane.clusterUrl, job.attempts, durationMs, failure);
     }
     this.afterAttempt(lane, job, failure);
     this.pump(lane);
@@ -520,7 +518,7 @@ export class DeliveryEngine {
 
   private undelivered(job: Job, reason: EsalesUndeliveredReason): EsalesUndeliveredError {
     const context = errorContextOf(job.notification, job.endpoint);
-    return new EsalesUndeliveredError(NON_ESALES_CLICK, reason, job.attempts, context, {
+    return new EsalesUndeliveredError(job.notification.kind, reason, job.attempts, context, {
       ...(reason === 'expired' ? { budgetMs: this.settings.deliveryTimeoutMs } : {}),
       ...(job.lastError ? { cause: job.lastError } : {}),
     });

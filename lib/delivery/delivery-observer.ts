@@ -1,5 +1,6 @@
 import type { EsalesDeliveryError } from '../errors/esales.error.js';
-import type { PreparedNotification } from '../notifications/non-esales-click.notification.js';
+import type { PreparedNotification } from '../notifications/notification-kind.js';
+import type { EsalesNotificationKindName } from '../notifications/notification-kind.js';
 import type { AttemptFailure } from './attempt.js';
 import type { EsalesDropReason } from './esales-delivery-hooks.interface.js';
 import type { EsalesBreakerState, EsalesSkipReason } from './esales-stats.interface.js';
@@ -29,6 +30,7 @@ export interface DeliveryObserver {
   enqueued?(notification: PreparedNotification): void;
   /** One HTTP attempt finished: `failure` is undefined on a 2xx. `attempt` counts from 1. */
   attempted?(
+    notification: PreparedNotification,
     cluster: string,
     attempt: number,
     durationMs: number,
@@ -36,8 +38,8 @@ export interface DeliveryObserver {
   ): void;
   /** A notification has its final outcome. */
   settled?(settled: SettledNotification): void;
-  /** A notification was not handed to the engine at all. */
-  skipped?(reason: EsalesSkipReason): void;
+  /** A notification of `kind` was not handed to the engine at all. */
+  skipped?(reason: EsalesSkipReason, kind: EsalesNotificationKindName): void;
   /** A cluster's circuit breaker changed state. */
   breakerChanged?(cluster: string, state: EsalesBreakerState): void;
   /** At shutdown, what was left undelivered was abandoned. */

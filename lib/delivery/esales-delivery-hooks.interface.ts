@@ -1,14 +1,23 @@
 import type { EsalesDeliveryError } from '../errors/esales.error.js';
+import type { EsalesNotificationKindName } from '../notifications/notification-kind.js';
 
-/** What the delivery hooks learn about a notification. No customer key, session key or token. */
+/**
+ * What the delivery hooks learn about a notification. No customer key, session key, token or
+ * payment token.
+ */
 export interface EsalesDeliveryEvent {
-  /** The notification's `id`, the same on every attempt. */
+  /** The kind of notification: its endpoint's name (`click`, `payment`, …). */
+  readonly kind: EsalesNotificationKindName;
+  /**
+   * The notification's `id`, the same on every attempt. For payments and `end`, which send none, an
+   * id of the package's own that never reaches Elevate.
+   */
   readonly id: string;
   /** The notification's market. */
   readonly market: string;
-  /** The clicked product's key, or null when only a variant was given. */
+  /** The product's key (non-eSales clicks and adding to cart), or null when it has none. */
   readonly productKey: string | null;
-  /** The clicked variant's key, or null when none was given. */
+  /** The variant's key (non-eSales clicks and adding to cart), or null when it has none. */
   readonly variantKey: string | null;
   /** HTTP attempts made (0 when it was never sent). */
   readonly attempts: number;

@@ -1,3 +1,5 @@
+import type { EsalesNotificationKindName } from '../notifications/notification-kind.js';
+
 /** Why a notification was not handed to the delivery queue. */
 export type EsalesSkipReason =
   /** It failed validation (missing keys, too long, control characters, …). */
@@ -14,7 +16,9 @@ export type EsalesSkipReason =
    */
   | 'customerKeyNotVerified'
   /** Click tracking: a HEAD request (link checkers, mail scanners), not a visitor's click. */
-  | 'headRequest';
+  | 'headRequest'
+  /** A payment whose `dedupeKey` was sent, or is on its way, within the dedupe window. */
+  | 'duplicate';
 
 /** State of a cluster's circuit breaker. */
 export type EsalesBreakerState = 'closed' | 'open' | 'half-open';
@@ -47,11 +51,11 @@ export interface EsalesClusterStats {
 }
 
 /**
- * Counters of `EsalesNotificationService`, since the app started. At rest (`queued`, `retrying` and
- * `inFlight` all 0), every enqueued notification is exactly one of sent, rejected, dropped, expired
- * or failed: `enqueued === sent + rejected + dropped + expired + failed`.
+ * Counters since the app started, for all notifications together (`EsalesStats`) or for one kind
+ * (`EsalesStats.byKind`). At rest, every enqueued notification is exactly one of sent, rejected,
+ * dropped, expired or failed: `enqueued === sent + rejected + dropped + expired + failed`.
  */
-export interface EsalesStats {
+export interface EsalesKindStats {
   /** Notifications accepted for delivery (valid, allowed market, enabled). */
   readonly enqueued: number;
   /** Accepted by Elevate (2xx). */
@@ -74,10 +78,27 @@ export interface EsalesStats {
   readonly expired: number;
   /** Gave up after `maxAttempts`, or on an answer retrying cannot change (501, 505, 3xx, …). */
   readonly failed: number;
+  /**
+   * The part of `failed` that another attempt might have delivered, but that was not retried because
+   * Elevate may already have taken it: payments (which carry no id) after a timeout or a connection
+   * lost once the request was written, a reset on a reused keep-alive connection included.
+   */
+  readonly notRetried: number;
   /** Not enqueued at all; `skippedBy` says why. */
   readonly skipped: number;
   /** `skipped`, by reason. */
   readonly skippedBy: Readonly<Record<EsalesSkipReason, number>>;
+}
+
+/**
+ * Counters of `EsalesNotificationService`, since the app started, in total and per kind, with the
+ * queue's state now. At rest (`queued`, `retrying` and `inFlight` all 0), every enqueued notification
+ * is exactly one of sent, rejected, dropped, expired or failed:
+ * `enqueued === sent + rejected + dropped + expired + failed`.
+ */
+export interface EsalesStats extends EsalesKindStats {
+  /** The same counters for each kind of notification. */
+  readonly byKind: Readonly<Record<EsalesNotificationKindName, EsalesKindStats>>;
   /** Waiting for their first attempt now, all clusters together. */
   readonly queued: number;
   /** Waiting for their next attempt now (backoff, `Retry-After`), all clusters together. */

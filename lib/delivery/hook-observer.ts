@@ -18,6 +18,7 @@ export class HookObserver implements DeliveryObserver {
     // Most apps set no hook: then no event is built for each notification either.
     if (!onDelivered && !onFailed && !onDropped) return;
     const event: EsalesDeliveryEvent = {
+      kind: notification.kind,
       id: notification.id,
       market: notification.market,
       productKey: notification.productKey,

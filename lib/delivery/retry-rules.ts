@@ -22,6 +22,20 @@ export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/**
+ * Codes that prove the request never reached the server: the connection could not be made at all
+ * (refused, no such host, DNS not answering, connect timeout).
+ */
+export const NEVER_REACHED_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether a transport error code proves the request never reached the server. */
+export const neverReachedServer = (code: string): boolean => NEVER_REACHED_CODES.has(code);
+
 /** Whether an HTTP status is worth another attempt. */
 export function isRetryableStatus(status: number): boolean {
   if (status === 408 || status === 429) return true;

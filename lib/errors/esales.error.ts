@@ -1,3 +1,5 @@
+import type { EsalesNotificationKindName } from '../notifications/notification-kind-name.js';
+
 /** Context carried by every nestjs-esales error; fields are absent when they do not apply. */
 export interface EsalesErrorContext {
   /** HTTP status Elevate answered with, when it answered. */
@@ -8,6 +10,8 @@ export interface EsalesErrorContext {
   readonly endpoint?: string;
   /** The notification's `id`, the same on every attempt. */
   readonly notificationId?: string;
+  /** The kind of notification: its endpoint's name (`click`, `payment`, …). */
+  readonly kind?: EsalesNotificationKindName;
 }
 
 /**
@@ -23,6 +27,8 @@ export class EsalesError extends Error {
   readonly endpoint?: string;
   /** The notification's `id`, when known. */
   readonly notificationId?: string;
+  /** The kind of notification (its endpoint's name: `click`, `payment`, …), when known. */
+  readonly kind?: EsalesNotificationKindName;
 
   constructor(message: string, context: EsalesErrorContext = {}) {
     super(message);
@@ -32,14 +38,19 @@ export class EsalesError extends Error {
     if (context.market !== undefined) this.market = context.market;
     if (context.endpoint !== undefined) this.endpoint = context.endpoint;
     if (context.notificationId !== undefined) this.notificationId = context.notificationId;
+    if (context.kind !== undefined) this.kind = context.kind;
   }
 }
 
 /** Context every delivery error has: the notification got as far as being addressed to a cluster. */
 export interface EsalesDeliveryErrorContext extends EsalesErrorContext {
   readonly market: string;
+  /** The endpoint's URL, never with its query string (a payment's token is a secret). */
   readonly endpoint: string;
   readonly notificationId: string;
+  readonly kind: EsalesNotificationKindName;
+  /** A sentence appended to the message (why a payment was not retried). */
+  readonly note?: string;
 }
 
 /** Base class of the errors raised while delivering a valid notification to Elevate. */
@@ -47,8 +58,10 @@ export abstract class EsalesDeliveryError extends EsalesError {
   declare readonly market: string;
   declare readonly endpoint: string;
   declare readonly notificationId: string;
+  declare readonly kind: EsalesNotificationKindName;
 
   constructor(message: string, context: EsalesDeliveryErrorContext) {
-    super(message, context);
+    const { note, ...rest } = context;
+    super(note ? `${message}. ${note}` : message, rest);
   }
 }

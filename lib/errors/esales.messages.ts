@@ -18,9 +18,10 @@ export const badRequestMessage = (
   id: string,
   market: string,
   excerpt: string,
+  hint = 'product key missing',
 ): string =>
   `Elevate rejected ${describe(name, id, market)} with 400 Bad Request` +
-  (excerpt ? `: ${excerpt}` : ' (product key missing)');
+  (excerpt ? `: ${excerpt}` : ` (${hint})`);
 
 export const customerKeyRejectedMessage = (name: string, id: string, market: string): string =>
   `Elevate rejected ${describe(name, id, market)} with 403 Forbidden: the SHA-256 customer key ` +

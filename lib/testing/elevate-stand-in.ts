@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import {
   createServer,
@@ -7,14 +8,48 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
-import { NOTIFICATION_PATHS } from '../esales.constants.js';
+
+/**
+ * The stand-in's own table of Elevate's Web API v1 notification endpoints, written out here rather
+ * than taken from the package, so that the stand-in stays an independent check of what the package
+ * sends. `requires` names the field the kind's 400 rule is about.
+ */
+const ENDPOINTS = {
+  '/api/v1/notifications/non-esales-click': { kind: 'non-esales-click', requires: 'productKey' },
+  '/api/v1/notifications/click': { kind: 'click', requires: 'ticket' },
+  '/api/v1/notifications/adding-to-cart': { kind: 'adding-to-cart', requires: 'ticket' },
+  '/api/v1/notifications/non-esales-adding-to-cart': {
+    kind: 'non-esales-adding-to-cart',
+    requires: 'productKey',
+  },
+  '/api/v1/notifications/payment': { kind: 'payment', requires: 'lines' },
+  '/api/v1/notifications/end': { kind: 'end', requires: undefined },
+} as const satisfies Record<
+  string,
+  { kind: string; requires: 'productKey' | 'ticket' | 'lines' | undefined }
+>;
+
+type Endpoint = (typeof ENDPOINTS)[keyof typeof ENDPOINTS];
+
+/**
+ * The six v1 notification endpoints by the last segment of their path
+ * (`/api/v1/notifications/{kind}`).
+ */
+export type StandInKind = Endpoint['kind'];
 
 /** One request the stand-in received, with the answer it gave. */
 export interface StandInRequest {
   readonly method: string;
-  /** Path and query, e.g. `/api/v1/notifications/non-esales-click`. */
+  /** Path and query, e.g. `/api/v1/notifications/payment?paymentToken=…`. */
   readonly path: string;
+  /**
+   * The notification endpoint the path names, e.g. `'click'` or `'payment'`; undefined for a path
+   * that is none of them (answered 404). Typed as a string so a hand-made request fits too; the
+   * stand-in only records a `StandInKind` or undefined.
+   */
+  readonly kind: string | undefined;
+  /** The query string parsed (values decoded; a repeated name keeps its last value). */
+  readonly query: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
   /** The body exactly as received. */
   readonly rawBody: string;
@@ -52,8 +87,9 @@ export type StandInResponder = (
 /** Options of `ElevateStandIn.start()`. */
 export interface ElevateStandInOptions {
   /**
-   * Private key to validate signed-in (SHA-256) customer keys with, as Elevate does (403 otherwise).
-   * Without one, a signed-in customer key only needs some token.
+   * Private key to validate signed-in (SHA-256) customer keys and secure payments' `paymentToken`
+   * with, as Elevate does (403 otherwise). Without one, a signed-in customer key only needs some
+   * token, and any `paymentToken` is taken.
    * @default undefined
    */
   privateKey?: string;
@@ -81,25 +117,113 @@ export interface ElevateStandInOptions {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
-const NOTIFICATION_PREFIX = '/api/v1/notifications/';
-const KNOWN_ENDPOINTS = new Set([
-  NOTIFICATION_PATHS.nonEsalesClick,
-  `${NOTIFICATION_PREFIX}click`,
-  `${NOTIFICATION_PREFIX}adding-to-cart`,
-  `${NOTIFICATION_PREFIX}non-esales-adding-to-cart`,
-]);
-const PRODUCT_KEYED = new Set<string>([
-  NOTIFICATION_PATHS.nonEsalesClick,
-  `${NOTIFICATION_PREFIX}non-esales-adding-to-cart`,
-]);
+/** A signed-in customer key: SHA-256 of the visitor id, 64 lowercase hex digits. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The answers of `elevateAnswer`, Elevate's documented texts where it documents one. */
+const ANSWERS = {
+  notFound: { status: 404, body: 'Not Found' },
+  methodNotAllowed: { status: 405, body: 'Method Not Allowed' },
+  unsupportedMediaType: { status: 415, body: 'Content-Type must be application/json.' },
+  malformedJson: { status: 400, body: 'Malformed JSON.' },
+  productKeyMissing: { status: 400, body: 'Product key is missing.' },
+  ticketMissing: { status: 400, body: 'Ticket is missing.' },
+  paymentInvalid: {
+    status: 400,
+    body: 'The payment was invalid (e.g. no order lines or both productKey and variantKey were null or empty).',
+  },
+  // Elevate documents the rule, not its wording: the next two texts are the stand-in's own.
+  costNeedsSecurePayment: {
+    status: 400,
+    body: 'The payment was invalid: cost is only accepted in a secure payment (paymentToken).',
+  },
+  securePaymentNeedsCustomerKey: {
+    status: 400,
+    body: 'The payment was invalid: a secure payment needs a customerKey.',
+  },
+  paymentTokenInvalid: { status: 403, body: 'The payment token could not be validated.' },
+  customerKeyInvalid: { status: 403, body: 'The customer key could not be validated.' },
+  accepted: { status: 204 },
+} as const satisfies Record<string, StandInAnswer>;
+
+/** One of the 4xx entries of `ANSWERS`. */
+type Refusal = Exclude<(typeof ANSWERS)[keyof typeof ANSWERS], typeof ANSWERS.accepted>;
 
 const isAbsent = (value: unknown): boolean => value === undefined || value === null;
+const isNonEmptyString = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0;
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The endpoint a path (query included or not) names, or undefined. */
+function endpointOf(path: string): Endpoint | undefined {
+  const pathname = path.split('?')[0] ?? '';
+  return Object.hasOwn(ENDPOINTS, pathname)
+    ? ENDPOINTS[pathname as keyof typeof ENDPOINTS]
+    : undefined;
+}
+
+/** The query string of a path, parsed; a repeated name keeps its last value. */
+function queryOf(path: string): Record<string, string> {
+  const start = path.indexOf('?');
+  return start < 0 ? {} : Object.fromEntries(new URLSearchParams(path.slice(start + 1)));
+}
+
+/** HMAC-SHA256 of `message` keyed with `privateKey` (UTF-8), lowercase hex: Elevate's signature. */
+function sign(privateKey: string, message: string | Buffer): string {
+  return createHmac('sha256', privateKey).update(message).digest('hex');
+}
+
+/** Whether `given` is `expected`, compared in constant time (no early exit on the first mismatch). */
+function sameToken(expected: string, given: string): boolean {
+  const want = Buffer.from(expected, 'utf8');
+  const got = Buffer.from(given, 'utf8');
+  return want.length === got.length && timingSafeEqual(want, got);
+}
 
 /**
- * A local stand-in for an Elevate cluster: a real HTTP server on loopback that answers notifications
- * the way Elevate's Web API v1 documents (204, 400 "Product key is missing.", 403 for a signed-in
- * customer key that does not validate), records every request, and can be told to misbehave. For
- * tests, demos and the sample app; not a production component.
+ * Whether a payment's `lines` are what Elevate takes: a non-empty array of objects, each with a
+ * non-empty string `productKey` or `variantKey` (the other sent as null, or as a string), an integer
+ * `quantity` and a finite `sellingPrice`.
+ */
+function validPaymentLines(lines: unknown): lines is Record<string, unknown>[] {
+  if (!Array.isArray(lines) || lines.length === 0) return false;
+  return lines.every((line: unknown) => {
+    if (!isPlainObject(line)) return false;
+    const { productKey, variantKey, quantity, sellingPrice } = line;
+    const keyOrNull = (key: unknown) => key === null || typeof key === 'string';
+    return (
+      (isNonEmptyString(productKey) || isNonEmptyString(variantKey)) &&
+      keyOrNull(productKey) &&
+      keyOrNull(variantKey) &&
+      Number.isInteger(quantity) &&
+      typeof sellingPrice === 'number' &&
+      Number.isFinite(sellingPrice)
+    );
+  });
+}
+
+/**
+ * A local stand-in for an Elevate cluster: a real HTTP server on loopback that answers the six Web
+ * API v1 notification endpoints the way Elevate documents them, records every request, and can be
+ * told to misbehave. For tests, demos and the sample app; not a production component. It does not
+ * use the package's constants or signing code, so it checks the package rather than mirroring it.
+ *
+ * Every endpoint takes `POST` (else 405) with `Content-Type: application/json` (else 415) and a JSON
+ * object (else 400 "Malformed JSON."), answers 204 on success, and 403 when a signed-in (SHA-256 hex)
+ * `customerKey` comes without a `token` that validates with the private key (without a private key:
+ * without any token). Per endpoint under
+ * `/api/v1/notifications/`:
+ * - `non-esales-click`, `non-esales-adding-to-cart`: 400 "Product key is missing." without a
+ *   `productKey` (a `variantKey` alone is fine only with `productKey` sent explicitly as null);
+ * - `click`, `adding-to-cart`: 400 "Ticket is missing." without a non-empty string `ticket`;
+ * - `payment` (no `id`): 400 "The payment was invalid (…)" unless `lines` is a non-empty array of
+ *   valid order lines; 400 when a line has a `cost` but there is no `paymentToken` query parameter
+ *   (cost is for secure payments only); a secure payment (`payment?paymentToken=…`) needs a
+ *   `customerKey` (400) and, with a private key, a `paymentToken` that validates (403);
+ * - `end` (no `id`): no rule of its own.
+ *
+ * Any other path is answered 404.
  */
 export class ElevateStandIn {
   /** Every request received, oldest first. */
@@ -115,6 +239,8 @@ export class ElevateStandIn {
   private capacity: number;
   private serving = 0;
   private readonly waitingForCapacity: (() => void)[] = [];
+  /** The body bytes exactly as received (what a payment token signs), per recorded request. */
+  private readonly rawBytes = new WeakMap<StandInRequest, Buffer>();
 
   private constructor(
     private readonly server: Server,
@@ -137,6 +263,11 @@ export class ElevateStandIn {
     const standIn = new ElevateStandIn(server, options, `http://${host}:${port}`);
     server.on('request', (req, res) => void standIn.handle(req, res));
     return standIn;
+  }
+
+  /** The recorded requests to one endpoint, oldest first. */
+  requestsOf(kind: StandInKind): StandInRequest[] {
+    return this.requests.filter((r) => r.kind === kind);
   }
 
   /** Requests Elevate would have accepted (answered 2xx), oldest first. */
@@ -201,7 +332,11 @@ export class ElevateStandIn {
     const received = this.requests.length;
     const latest = this.requests
       .slice(-3)
-      .map((r) => `${r.method} ${r.path.split('?')[0] ?? ''} → ${r.status ?? 'no answer'}`);
+      .map(
+        (r) =>
+          `${r.method} ${r.path.split('?')[0] ?? ''} [${r.kind ?? 'unknown endpoint'}] → ` +
+          `${r.status ?? 'no answer'}`,
+      );
     return (
       `stand-in: waited ${timeoutMs} ms for ${count} answered request(s), received ${received}` +
       (received > 0 ? ` (latest: ${latest.join('; ')})` : '') +
@@ -226,63 +361,124 @@ export class ElevateStandIn {
     await closed;
   }
 
-  /** Elevate's documented behaviour for one request. */
+  /**
+   * Elevate's documented behaviour for one request (see the class comment for the rules); a fresh
+   * object on every call, so a responder may change it.
+   */
   elevateAnswer(request: StandInRequest): StandInAnswer {
-    const path = request.path.split('?')[0] ?? '';
-    if (!KNOWN_ENDPOINTS.has(path)) return { status: 404, body: 'Not Found' };
-    if (request.method !== 'POST') return { status: 405, body: 'Method Not Allowed' };
+    return { ...this.elevateRule(request) };
+  }
+
+  /** The entry of `ANSWERS` that Elevate's rules give for a request. */
+  private elevateRule(request: StandInRequest): (typeof ANSWERS)[keyof typeof ANSWERS] {
+    const endpoint = endpointOf(request.path);
+    if (!endpoint) return ANSWERS.notFound;
+    if (request.method !== 'POST') return ANSWERS.methodNotAllowed;
     if (!String(request.headers['content-type'] ?? '').startsWith('application/json')) {
-      return { status: 415, body: 'Content-Type must be application/json.' };
+      return ANSWERS.unsupportedMediaType;
     }
-    const body = request.body as Record<string, unknown> | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return { status: 400, body: 'Malformed JSON.' };
+    const body = request.body;
+    if (!isPlainObject(body)) return ANSWERS.malformedJson;
+    return (
+      this.missingField(endpoint, body) ??
+      (endpoint.kind === 'payment' ? this.refusedPayment(request, body) : undefined) ??
+      this.refusedCustomerKey(body) ??
+      ANSWERS.accepted
+    );
+  }
+
+  /** The 400 of a kind whose own field is missing, if it is. */
+  private missingField(endpoint: Endpoint, body: Record<string, unknown>): Refusal | undefined {
+    switch (endpoint.requires) {
+      case 'productKey': {
+        // A variant key alone is fine only with productKey sent explicitly as null.
+        const productMissing =
+          isAbsent(body['productKey']) &&
+          !(body['productKey'] === null && !isAbsent(body['variantKey']));
+        return productMissing ? ANSWERS.productKeyMissing : undefined;
+      }
+      case 'ticket':
+        return isNonEmptyString(body['ticket']) ? undefined : ANSWERS.ticketMissing;
+      case 'lines':
+        return validPaymentLines(body['lines']) ? undefined : ANSWERS.paymentInvalid;
+      case undefined:
+        return undefined;
     }
-    if (PRODUCT_KEYED.has(path)) {
-      // A variant key alone is fine only with productKey sent explicitly as null.
-      const productMissing =
-        isAbsent(body['productKey']) &&
-        !(body['productKey'] === null && !isAbsent(body['variantKey']));
-      if (productMissing) return { status: 400, body: 'Product key is missing.' };
-    } else if (isAbsent(body['ticket'])) {
-      return { status: 400, body: 'Ticket is missing.' };
+  }
+
+  /**
+   * The 400 or 403 of a payment with valid lines, if any: a `cost` needs the secure form, which needs
+   * a `customerKey` and, when the stand-in has a private key, a `paymentToken` that validates.
+   *
+   * The token is checked as the lowercase hex HMAC-SHA256, keyed with the private key, of the exact
+   * body bytes received. That is **inferred**: Voyado documents the token as "generated by
+   * stringifying the payment object and signing it with the MessageAuthentication class", not which
+   * bytes are signed; signing the bytes sent is the one reading a sender cannot get wrong by
+   * re-serialising.
+   */
+  private refusedPayment(
+    request: StandInRequest,
+    body: Record<string, unknown>,
+  ): Refusal | undefined {
+    const paymentToken = Object.hasOwn(request.query, 'paymentToken')
+      ? request.query['paymentToken']
+      : undefined;
+    if (paymentToken === undefined) {
+      const lines = body['lines'] as Record<string, unknown>[];
+      return lines.some((line) => Object.hasOwn(line, 'cost'))
+        ? ANSWERS.costNeedsSecurePayment
+        : undefined;
     }
+    if (!isNonEmptyString(body['customerKey'])) return ANSWERS.securePaymentNeedsCustomerKey;
+    const { privateKey } = this.options;
+    if (privateKey === undefined) return undefined;
+    const signed = this.rawBytes.get(request) ?? Buffer.from(request.rawBody, 'utf8');
+    return sameToken(sign(privateKey, signed), paymentToken)
+      ? undefined
+      : ANSWERS.paymentTokenInvalid;
+  }
+
+  /**
+   * The 403 of a signed-in (SHA-256 hex) customer key whose `token` does not validate, if so. Hex
+   * digits of the token may be in either case; without a private key any string token is taken.
+   */
+  private refusedCustomerKey(body: Record<string, unknown>): Refusal | undefined {
     const customerKey = body['customerKey'];
-    if (
-      typeof customerKey === 'string' &&
-      CustomerKeyAuthentication.isSignedInCustomerKey(customerKey)
-    ) {
-      const token = body['token'];
-      const valid =
-        typeof token === 'string' &&
-        (this.options.privateKey === undefined ||
-          CustomerKeyAuthentication.verify(this.options.privateKey, customerKey, token));
-      if (!valid) return { status: 403, body: 'The customer key could not be validated.' };
-    }
-    return { status: 204 };
+    if (typeof customerKey !== 'string' || !SHA256_HEX.test(customerKey)) return undefined;
+    const token = body['token'];
+    const { privateKey } = this.options;
+    const valid =
+      typeof token === 'string' &&
+      (privateKey === undefined || sameToken(sign(privateKey, customerKey), token.toLowerCase()));
+    return valid ? undefined : ANSWERS.customerKeyInvalid;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawBody = await readBody(req).catch(() => undefined);
-    if (rawBody === undefined) {
+    const bytes = await readBody(req).catch(() => undefined);
+    if (bytes === undefined) {
       res.writeHead(413).end();
       return;
     }
+    const rawBody = bytes.toString('utf8');
     let body: unknown;
     try {
       body = rawBody ? JSON.parse(rawBody) : undefined;
     } catch {
       body = undefined;
     }
+    const path = req.url ?? '/';
     const request: StandInRequest = {
       method: req.method ?? 'GET',
-      path: req.url ?? '/',
+      path,
+      kind: endpointOf(path)?.kind,
+      query: queryOf(path),
       headers: req.headers,
       rawBody,
       body,
       receivedAt: new Date(),
       remotePort: req.socket.remotePort,
     };
+    this.rawBytes.set(request, bytes);
     this.requests.push(request);
     const max = this.options.maxRecorded ?? 10_000;
     if (this.requests.length > max) this.requests.splice(0, this.requests.length - max);
@@ -363,7 +559,7 @@ export class ElevateStandIn {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -371,5 +567,5 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new Error('body too large');
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -37,6 +37,13 @@ export class EsalesTransportFailure extends Error {
     readonly kind: 'timeout' | 'network',
     /** The client or system error code (`ECONNREFUSED`, `ECONNRESET`, …). */
     readonly code: string,
+    /**
+     * `false` when the request surely never left this process (no connection was made, or the
+     * deadline passed before it was written); `true` or undefined when it may have reached the server.
+     * Payments, which Elevate cannot deduplicate, are only retried after `false` (or a code such as
+     * `ECONNREFUSED` that says the same).
+     */
+    readonly requestSent?: boolean,
   ) {
     super(`${kind}: ${code}`);
     this.name = 'EsalesTransportFailure';

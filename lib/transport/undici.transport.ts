@@ -162,14 +162,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: unknown): void {
     if (this.settled) return;
     this.settle();
-    this.reject(toFailure(error));
+    // Before `onRequestStart` the request was never written: it surely did not reach Elevate.
+    this.reject(toFailure(error, this.controller !== undefined));
   }
 
   /** The deadline passed. */
   expire(): void {
     if (this.settled) return;
     this.settled = true;
-    this.reject(new EsalesTransportFailure('timeout', DEADLINE_CODE));
+    const sent = this.controller !== undefined;
+    this.reject(new EsalesTransportFailure('timeout', DEADLINE_CODE, sent));
     this.controller?.abort(new Error('deadline passed'));
   }
 
@@ -207,12 +209,12 @@ const codeOf = (error: unknown): string | undefined => {
  * Keeps only a code: undici's errors carry no request body, but nothing else is needed. A system code
  * (`ECONNREFUSED`, `ECONNRESET`, …) wins over undici's wrapper code when there is one.
  */
-function toFailure(error: unknown): EsalesTransportFailure {
+function toFailure(error: unknown, requestSent: boolean): EsalesTransportFailure {
   const code = codeOf(error);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new EsalesTransportFailure('timeout', code);
+    return new EsalesTransportFailure('timeout', code, requestSent);
   }
   const causeCode = codeOf((error as { cause?: unknown } | null | undefined)?.cause);
   const systemCode = code !== undefined && !code.startsWith('UND_ERR_') ? code : causeCode;
-  return new EsalesTransportFailure('network', systemCode ?? code ?? 'ERR_UNKNOWN');
+  return new EsalesTransportFailure('network', systemCode ?? code ?? 'ERR_UNKNOWN', requestSent);
 }

@@ -580,12 +580,27 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
         expect(await service.flush()).toBe(true);
 
         expect(delivered).toEqual([
-          { id: 'n-ok', market: 'UK', productKey: 'p-ok', variantKey: null, attempts: 1 },
-          { id: 'n-retry', market: 'UK', productKey: 'p-retry', variantKey: 'v-1', attempts: 2 },
+          {
+            kind: 'non-esales-click',
+            id: 'n-ok',
+            market: 'UK',
+            productKey: 'p-ok',
+            variantKey: null,
+            attempts: 1,
+          },
+          {
+            kind: 'non-esales-click',
+            id: 'n-retry',
+            market: 'UK',
+            productKey: 'p-retry',
+            variantKey: 'v-1',
+            attempts: 2,
+          },
         ]);
         expect(failed).toHaveLength(1);
         const [event, error] = failed[0]!;
         expect(event).toEqual({
+          kind: 'non-esales-click',
           id: 'n-down',
           market: 'UK',
           productKey: 'p-down',

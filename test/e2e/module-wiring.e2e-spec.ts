@@ -14,6 +14,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { request } from 'undici';
 import { TrackNonEsalesClick } from '../../lib/click-tracking/track-non-esales-click.decorator.js';
 import { EsalesModule } from '../../lib/esales.module.js';
+import { NotificationPipeline } from '../../lib/notification-pipeline.js';
 import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
@@ -129,19 +130,19 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
     ]);
   });
 
-  it('uses the service the controller’s own module provides (an override in a test module)', async () => {
+  it('uses the providers the controller’s own module provides (an override in a test module)', async () => {
     const { standIn, options } = await cluster();
     const prepared: unknown[] = [];
     // Only what the interceptor calls; anything else it reached for would throw.
     const stub = {
-      recordSkip: () => undefined,
-      prepareForQueue: (notification: unknown) => (prepared.push(notification), undefined),
+      skip: () => undefined,
+      prepare: (_kind: unknown, notification: unknown) => (prepared.push(notification), undefined),
       enqueuePrepared: () => undefined,
     };
     @Module({
       imports: [EsalesModule.forRoot(options)],
       controllers: [ProductsController],
-      providers: [{ provide: EsalesNotificationService, useValue: stub }],
+      providers: [{ provide: NotificationPipeline, useValue: stub }],
     })
     class AppModule {}
     const app = await listen(platform, AppModule);
@@ -161,7 +162,7 @@ describe.each<Platform>(['express', 'fastify'])('module wiring on %s', (platform
     }
     expect(error).toBeInstanceOf(EsalesConfigError);
     expect((error as EsalesConfigError).problems).toEqual([
-      'EsalesClickInterceptor (used by @TrackNonEsalesClick) found no EsalesModule: add ' +
+      'EsalesClickInterceptor (used by the tracking decorators) found no EsalesModule: add ' +
         'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
     ]);
   });

@@ -3,11 +3,12 @@ import type { Logger } from '@nestjs/common';
 import { DeliveryEngine, type DeliveryTarget } from '../../lib/delivery/delivery-engine.js';
 import type { DeliverySettings } from '../../lib/delivery/delivery-settings.interface.js';
 import { DeliveryStats } from '../../lib/delivery/delivery-stats.js';
-import type { PreparedNotification } from '../../lib/notifications/non-esales-click.notification.js';
-import type {
-  EsalesTransport,
-  EsalesTransportRequest,
-  EsalesTransportResponse,
+import type { PreparedNotification } from '../../lib/notifications/notification-kind.js';
+import {
+  EsalesTransportFailure,
+  type EsalesTransport,
+  type EsalesTransportRequest,
+  type EsalesTransportResponse,
 } from '../../lib/transport/esales-transport.interface.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -39,6 +40,7 @@ class ScriptedTransport implements EsalesTransport {
   readonly pending: {
     request: EsalesTransportRequest;
     answer(status: number, retryAfter?: string): void;
+    fail(failure: EsalesTransportFailure): void;
   }[] = [];
   readonly sent: string[] = [];
 
@@ -46,15 +48,23 @@ class ScriptedTransport implements EsalesTransport {
     this.sent.push(
       `${new URL(request.url).host} ${(JSON.parse(request.body) as { id: string }).id}`,
     );
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.pending.push({
         request,
         answer: (status, retryAfter) =>
           resolve(
             retryAfter === undefined ? { status, body: '' } : { status, body: '', retryAfter },
           ),
+        fail: reject,
       });
     });
+  }
+
+  /** Fails the oldest pending request without an answer. */
+  failNext(failure: EsalesTransportFailure): void {
+    const next = this.pending.shift();
+    if (!next) throw new Error('no request is pending');
+    next.fail(failure);
   }
 
   /** Answers the oldest pending request. */
@@ -66,10 +76,13 @@ class ScriptedTransport implements EsalesTransport {
 }
 
 const prepared = (id: string): PreparedNotification => ({
+  kind: 'non-esales-click',
+  retry: 'at-least-once',
   market: 'UK',
   id,
   body: JSON.stringify({ market: 'UK', id }),
-  token: undefined,
+  query: '',
+  secrets: [],
   customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
   productKey: id,
   variantKey: null,
@@ -124,7 +137,7 @@ describe('DeliveryEngine (manual clock)', () => {
     expect(transport.sent).toEqual(['a.test first', 'a.test second', 'a.test first']);
     transport.answerNext(204);
     await clock.settle();
-    expect(stats.counts).toMatchObject({ enqueued: 2, sent: 2, retried: 1 });
+    expect(stats.totals()).toMatchObject({ enqueued: 2, sent: 2, retried: 1 });
     expect(engine.state()).toMatchObject({ retrying: 0, inFlight: 0, queued: 0 });
   });
 
@@ -154,8 +167,8 @@ describe('DeliveryEngine (manual clock)', () => {
       await clock.advance(100);
     }
     // 100 ms backoff each, 1 000 ms (a full attempt) kept in hand: about 20 attempts in 3 s.
-    expect(stats.counts.expired).toBe(1);
-    expect(stats.counts.failed).toBe(0);
+    expect(stats.totals().expired).toBe(1);
+    expect(stats.totals().failed).toBe(0);
     expect(transport.sent.length).toBeGreaterThanOrEqual(19);
     expect(transport.sent.length).toBeLessThanOrEqual(21);
   });
@@ -168,7 +181,7 @@ describe('DeliveryEngine (manual clock)', () => {
       transport.answerNext(503);
       await clock.advance(100);
     }
-    expect(stats.counts).toMatchObject({ failed: 1, retried: 2 });
+    expect(stats.totals()).toMatchObject({ failed: 1, retried: 2 });
     expect(transport.pending).toHaveLength(0);
   });
 
@@ -184,7 +197,7 @@ describe('DeliveryEngine (manual clock)', () => {
     await clock.advance(1_500);
     transport.answerNext(204);
     await clock.settle();
-    expect(stats.counts).toMatchObject({ sent: 1, expired: 1 });
+    expect(stats.totals()).toMatchObject({ sent: 1, expired: 1 });
     expect(transport.sent).toEqual(['a.test slow']);
     expect(engine.state()).toMatchObject({ queued: 0, inFlight: 0, retrying: 0 });
   });
@@ -201,7 +214,7 @@ describe('DeliveryEngine (manual clock)', () => {
       transport.pending.splice(index, 1)[0]!.answer(204);
       await clock.settle();
     }
-    expect(stats.counts.sent).toBe(4);
+    expect(stats.totals().sent).toBe(4);
     const { clusters } = engine.state();
     expect(clusters[A.clusterUrl]).toMatchObject({ inFlight: 2, queued: 2, concurrencyLimit: 2 });
     expect(clusters[B.clusterUrl]).toMatchObject({ inFlight: 0, queued: 0, concurrencyLimit: 2 });
@@ -215,11 +228,11 @@ describe('DeliveryEngine (manual clock)', () => {
     const waiting = engine.flush(60_000);
     await engine.shutdown();
     await expect(waiting).resolves.toBe(true);
-    expect(stats.counts).toMatchObject({ enqueued: 3, dropped: 3, abandoned: 3 });
+    expect(stats.totals()).toMatchObject({ enqueued: 3, dropped: 3, abandoned: 3 });
     // Answers that come back after the abandon change nothing.
     transport.answerNext(204);
     await clock.settle();
-    expect(stats.counts.sent).toBe(0);
+    expect(stats.totals().sent).toBe(0);
     expect(engine.state()).toMatchObject({ queued: 0, retrying: 0, inFlight: 0 });
   });
 
@@ -238,5 +251,118 @@ describe('DeliveryEngine (manual clock)', () => {
     }
     expect(engine.state().clusters[A.clusterUrl]?.concurrencyLimit).toBe(64);
     expect(engine.state().clusters[A.clusterUrl]?.latencyBaselineMs).toBe(250);
+  });
+
+  describe('a payment (no id: retried only when Elevate surely did not take it)', () => {
+    const payment = (id: string): PreparedNotification => ({
+      ...prepared(id),
+      kind: 'payment',
+      retry: 'only-when-not-received',
+    });
+
+    /** One payment through one failure, then a 204 if it is retried; what became of it. */
+    async function outcomeAfter(fail: (transport: ScriptedTransport) => void) {
+      const { clock, transport, stats, engine } = engineWith();
+      let error: Error | undefined;
+      engine.enqueue(payment('p'), A, { resolve: () => undefined, reject: (e) => (error = e) });
+      await clock.settle();
+      fail(transport);
+      await clock.advance(100);
+      if (transport.pending.length > 0) transport.answerNext(204);
+      await clock.settle();
+      return {
+        attempts: transport.sent.length,
+        totals: stats.totals(),
+        byKind: stats.byKind(),
+        error,
+      };
+    }
+
+    it.each([
+      ['a 503', (t: ScriptedTransport) => t.answerNext(503)],
+      ['a 429', (t: ScriptedTransport) => t.answerNext(429)],
+      [
+        'ECONNREFUSED',
+        (t: ScriptedTransport) => t.failNext(new EsalesTransportFailure('network', 'ECONNREFUSED')),
+      ],
+      [
+        'ENOTFOUND',
+        (t: ScriptedTransport) => t.failNext(new EsalesTransportFailure('network', 'ENOTFOUND')),
+      ],
+      [
+        'EAI_AGAIN',
+        (t: ScriptedTransport) => t.failNext(new EsalesTransportFailure('network', 'EAI_AGAIN')),
+      ],
+      [
+        'a connect timeout',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('timeout', 'UND_ERR_CONNECT_TIMEOUT')),
+      ],
+      [
+        'a deadline before the request was written',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('timeout', 'ETIMEDOUT', false)),
+      ],
+      [
+        'a reset before the request was written',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('network', 'ECONNRESET', false)),
+      ],
+    ])('is retried after %s', async (_name, fail) => {
+      const { attempts, totals, byKind } = await outcomeAfter(fail);
+      expect(attempts).toBe(2);
+      expect(totals).toMatchObject({ sent: 1, retried: 1, notRetried: 0 });
+      expect(byKind.payment).toMatchObject({ sent: 1, retried: 1 });
+    });
+
+    it.each([
+      ['a 500', (t: ScriptedTransport) => t.answerNext(500)],
+      ['a 502', (t: ScriptedTransport) => t.answerNext(502)],
+      [
+        'a timeout once written',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('timeout', 'ETIMEDOUT', true)),
+      ],
+      [
+        'a timeout the transport cannot place',
+        (t: ScriptedTransport) => t.failNext(new EsalesTransportFailure('timeout', 'ECONNABORTED')),
+      ],
+      [
+        'a reset once written (a reused keep-alive socket)',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('network', 'ECONNRESET', true)),
+      ],
+      [
+        'a socket closed by the server',
+        (t: ScriptedTransport) =>
+          t.failNext(new EsalesTransportFailure('network', 'UND_ERR_SOCKET')),
+      ],
+    ])('fails without a retry after %s, and says why', async (_name, fail) => {
+      const { attempts, totals, byKind, error } = await outcomeAfter(fail);
+      expect(attempts).toBe(1);
+      expect(totals).toMatchObject({ failed: 1, notRetried: 1, retried: 0, sent: 0 });
+      expect(byKind.payment).toMatchObject({ failed: 1, notRetried: 1 });
+      expect(byKind['non-esales-click'].failed).toBe(0);
+      expect(error?.message).toMatch(
+        /Not retried: Elevate may have received it.*count the purchase twice/,
+      );
+    });
+
+    it('is never retried after a 400, like every kind', async () => {
+      const { attempts, totals } = await outcomeAfter((t) => t.answerNext(400));
+      expect(attempts).toBe(1);
+      expect(totals).toMatchObject({ rejected: 1, notRetried: 0 });
+    });
+
+    it('leaves every other kind at least once: a click is retried after the same timeout', async () => {
+      const { clock, transport, stats, engine } = engineWith();
+      engine.enqueue(prepared('c'), A);
+      await clock.settle();
+      transport.failNext(new EsalesTransportFailure('timeout', 'ETIMEDOUT', true));
+      await clock.advance(100);
+      transport.answerNext(204);
+      await clock.settle();
+      expect(stats.totals()).toMatchObject({ sent: 1, retried: 1, notRetried: 0 });
+    });
   });
 });

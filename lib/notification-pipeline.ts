@@ -1,0 +1,266 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { describeError } from './common/app-code.js';
+import { RateLimitedLog } from './common/rate-limited-log.js';
+import type { ResolvedEsalesOptions } from './config/resolve-esales-options.js';
+import { DedupeWindow } from './delivery/dedupe-window.js';
+import {
+  DeliveryEngine,
+  worstBreakerState,
+  type Completion,
+  type DeliveryTarget,
+} from './delivery/delivery-engine.js';
+import type { DeliveryObserver, SettledNotification } from './delivery/delivery-observer.js';
+import { DeliveryStats } from './delivery/delivery-stats.js';
+import { DeliveryWarnings } from './delivery/delivery-warnings.js';
+import type { EsalesSkipReason, EsalesStats } from './delivery/esales-stats.interface.js';
+import { HookObserver } from './delivery/hook-observer.js';
+import {
+  ESALES_LOGGER_CONTEXT,
+  ESALES_RESOLVED_OPTIONS,
+  ESALES_TRANSPORT,
+} from './esales.constants.js';
+import { EsalesConfigError } from './errors/esales-config.error.js';
+import type { EsalesDeliveryError } from './errors/esales.error.js';
+import { EsalesUnknownMarketError } from './errors/esales-unknown-market.error.js';
+import { EsalesValidationError } from './errors/esales-validation.error.js';
+import { NOTIFICATION_KINDS } from './notifications/index.js';
+import { MAX_KEY_LENGTH, isPlainString } from './notifications/notification-fields.js';
+import type {
+  EsalesNotificationKindName,
+  NotificationKind,
+  PreparedNotification,
+} from './notifications/notification-kind.js';
+import { prepareNotification } from './notifications/prepare-notification.js';
+import type { EsalesTransport } from './transport/esales-transport.interface.js';
+
+/** How long a payment's `dedupeKey` is remembered: a day (a confirmation page reloaded tomorrow). */
+export const DEDUPE_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** How many `dedupeKey`s are remembered at most (the oldest go first): about 1 MB. */
+export const MAX_DEDUPE_KEYS = 10_000;
+
+/** Options of `sendPayment` / `enqueuePayment`. */
+export interface EsalesPaymentOptions {
+  /**
+   * The app's key for this purchase, such as the order id: a payment whose `dedupeKey` (in the same
+   * market) was sent, or is on its way, within the last 24 hours (and the last 10 000 keys) is
+   * skipped and counted as `skippedBy.duplicate`, so a double-submitted checkout counts once. A
+   * payment that ends undelivered releases its key. Never sent to Elevate.
+   */
+  dedupeKey?: string;
+}
+
+/**
+ * @internal The one path every notification takes — validation, market and enabled checks, payment
+ * dedupe, the delivery engine, its observers — shared by `EsalesNotificationService` and the tracking
+ * interceptor. The module provides it; `lib/index.ts` does not export it.
+ */
+@Injectable()
+export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown {
+  readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
+  /** Rate-limited warnings, shared by everything that reports on delivery. */
+  readonly warnings: RateLimitedLog;
+  private readonly engine: DeliveryEngine;
+  private readonly stats = new DeliveryStats();
+  private readonly dedupe = new DedupeWindow(DEDUPE_WINDOW_MS, MAX_DEDUPE_KEYS, () => Date.now());
+  private readonly context: Parameters<typeof prepareNotification>[2];
+
+  constructor(
+    @Inject(ESALES_RESOLVED_OPTIONS) readonly options: ResolvedEsalesOptions,
+    @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
+  ) {
+    this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+    const dedupe = this.dedupe;
+    const releaseUndelivered: DeliveryObserver = {
+      settled({ notification, outcome }: SettledNotification): void {
+        if (notification.dedupeKey !== undefined && outcome !== 'sent') {
+          dedupe.release(notification.dedupeKey);
+        }
+      },
+    };
+    const observers = [
+      this.stats,
+      new HookObserver(options.hooks, this.warnings),
+      new DeliveryWarnings(options.delivery, this.logger, this.warnings),
+      releaseUndelivered,
+    ];
+    this.engine = new DeliveryEngine(
+      options.delivery,
+      transport,
+      this.logger,
+      observers,
+      undefined,
+      options.clusterUrls,
+    );
+    this.context = {
+      defaultMarket: options.defaultMarket,
+      privateKey: (market) => options.privateKey(market),
+    };
+  }
+
+  onModuleInit(): void {
+    if (!this.options.enabled) {
+      this.logger.log('Elevate notifications are disabled (enabled: false): nothing will be sent');
+    }
+  }
+
+  /**
+   * Runs after the HTTP server stopped taking requests: drains the queue for up to
+   * `shutdownTimeoutMs`, abandons (counts and logs) the rest, then closes the connections.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.shutdown();
+    // Held-back warnings are reported now, not by a timer that outlives the app.
+    this.warnings.flush();
+  }
+
+  /** Validates, sends and waits for the outcome; see `EsalesNotificationService.sendNonEsalesClick`. */
+  async send(
+    kind: NotificationKind,
+    notification: unknown,
+    options?: EsalesPaymentOptions,
+  ): Promise<void> {
+    const prepared = this.prepare(kind, notification, true, options);
+    if (!prepared) return;
+    const target = this.targetOf(prepared);
+    await new Promise<void>((resolve, reject: (error: EsalesDeliveryError) => void) => {
+      this.engine.enqueue(prepared, target, { resolve, reject });
+    });
+  }
+
+  /** Validates and queues; never throws, never waits. */
+  enqueue(kind: NotificationKind, notification: unknown, options?: EsalesPaymentOptions): void {
+    let prepared: PreparedNotification | undefined;
+    try {
+      prepared = this.prepare(kind, notification, false, options);
+    } catch (error) {
+      this.logger.error(`Could not prepare a notification: ${describeError(error)}`);
+    }
+    if (prepared) this.enqueuePrepared(prepared);
+  }
+
+  /** Queues what `prepare` returned. Never throws. */
+  enqueuePrepared(prepared: PreparedNotification, completion?: Completion): void {
+    try {
+      this.engine.enqueue(prepared, this.targetOf(prepared), completion);
+    } catch (error) {
+      this.logger.error(`Could not queue a notification: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * Validates and counts; returns undefined when there is nothing to send (disabled, a duplicate
+   * payment, or — when `strict` is false — bad input or an unknown market, logged and counted). With
+   * `strict`, problems throw.
+   */
+  prepare(
+    kind: NotificationKind,
+    notification: unknown,
+    strict: boolean,
+    options?: EsalesPaymentOptions,
+  ): PreparedNotification | undefined {
+    const prepared = prepareNotification(kind, notification, this.context);
+    const dedupeKey = options?.dedupeKey;
+    if (
+      Array.isArray(prepared) ||
+      (dedupeKey !== undefined && !isPlainString(dedupeKey, MAX_KEY_LENGTH))
+    ) {
+      this.skip('invalid', kind.name);
+      const problems = Array.isArray(prepared)
+        ? prepared
+        : [
+            {
+              field: 'dedupeKey',
+              messages: [
+                `dedupeKey must be a non-empty string of at most ${MAX_KEY_LENGTH} characters without control characters`,
+              ],
+            },
+          ];
+      const error = new EsalesValidationError(kind.subject, problems, marketOf(notification));
+      if (strict) throw error;
+      this.logger.debug(`Skipped a notification: ${error.message}`);
+      return undefined;
+    }
+    if (!this.options.isAllowedMarket(prepared.market)) {
+      this.skip('unknownMarket', kind.name);
+      const error = new EsalesUnknownMarketError(prepared.market, this.options.markets ?? [], {
+        notificationId: prepared.id,
+        kind: kind.name,
+      });
+      if (strict) throw error;
+      // A configuration problem rather than bad input: worth a (rate-limited) warning.
+      this.warnings.warn('unknown-market', () => `Skipped a notification: ${error.message}`);
+      return undefined;
+    }
+    if (!this.options.enabled) {
+      this.skip('disabled', kind.name);
+      return undefined;
+    }
+    if (dedupeKey === undefined) return prepared;
+    const key = `${prepared.market}\u0000${dedupeKey}`;
+    if (!this.dedupe.claim(key)) {
+      this.skip('duplicate', kind.name);
+      this.logger.debug(
+        `Skipped a ${kind.subject}: its dedupeKey was sent or queued within the dedupe window`,
+      );
+      return undefined;
+    }
+    return { ...prepared, dedupeKey: key };
+  }
+
+  /** Counts a notification that was deliberately not sent. */
+  skip(reason: EsalesSkipReason, kind: EsalesNotificationKindName): void {
+    this.engine.skip(reason, kind);
+  }
+
+  flush(timeoutMs?: number): Promise<boolean> {
+    return this.engine.flush(timeoutMs);
+  }
+
+  /** See `EsalesNotificationService.getStats`. */
+  getStats(): EsalesStats {
+    const { queued, retrying, inFlight, clusters } = this.engine.state();
+    const perCluster = Object.values(clusters);
+    let concurrencyLimit = 0;
+    let latencyBaselineMs: number | null = null;
+    for (const cluster of perCluster) {
+      concurrencyLimit += cluster.concurrencyLimit;
+      const baseline = cluster.latencyBaselineMs;
+      if (baseline !== null && (latencyBaselineMs === null || baseline > latencyBaselineMs)) {
+        latencyBaselineMs = baseline;
+      }
+    }
+    return {
+      ...this.stats.totals(),
+      byKind: this.stats.byKind(),
+      queued,
+      retrying,
+      inFlight,
+      maxQueueSize: this.options.delivery.maxQueueSize,
+      breaker: worstBreakerState(perCluster.map((cluster) => cluster.breaker)),
+      concurrencyLimit,
+      latencyBaselineMs,
+      clusters,
+    };
+  }
+
+  private targetOf(prepared: PreparedNotification): DeliveryTarget {
+    const target = this.options.target(prepared.market);
+    // Unreachable: resolution at boot guarantees a target for every allowed market while enabled.
+    if (!target) {
+      throw new EsalesConfigError([`no cluster is configured for market "${prepared.market}"`]);
+    }
+    const endpoint = target.clusterUrl + NOTIFICATION_KINDS[prepared.kind].path;
+    return { clusterUrl: target.clusterUrl, endpoint };
+  }
+}
+
+const marketOf = (notification: unknown): { market?: string } => {
+  const market = (notification as { market?: unknown } | null)?.market;
+  return typeof market === 'string' ? { market } : {};
+};
