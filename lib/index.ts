@@ -23,6 +23,7 @@ export type {
   EsalesResolvedVisitor,
 } from './click-tracking/esales-click.interceptor.js';
 export { EsalesVisitorCookiesService } from './click-tracking/esales-visitor-cookies.service.js';
+export type { EsalesEndedSession } from './click-tracking/esales-visitor-cookies.service.js';
 export { DEFAULT_COOKIE_NAMES } from './click-tracking/visitor-cookies.js';
 export type {
   TrackNonEsalesClickOptions,

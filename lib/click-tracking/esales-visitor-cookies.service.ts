@@ -1,28 +1,46 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyAuthenticationService } from '../auth/customer-key-authentication.service.js';
-import type { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
+import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
+import { describeError, isThenable } from '../common/app-code.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import { ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
 import { EsalesArgumentError } from '../errors/esales-argument.error.js';
+import { NotificationPipeline } from '../notification-pipeline.js';
+import { EndSession } from '../notifications/index.js';
+import type { EsalesHttpRequest, EsalesVisitor } from './click-tracking-options.interface.js';
 import {
   appendSetCookies,
   expiredVisitorCookie,
   isSecureRequest,
+  readVisitorCookies,
   requestOf,
   visitorCookie,
   type VisitorCookieAttributes,
 } from './visitor-cookies.js';
 
+/** The visitor's fresh identity after `endSession`. */
+export interface EsalesEndedSession {
+  /** Whether an `end` notification was queued (false when the request had no session to end). */
+  readonly ended: boolean;
+  /** The new session key, set as the session cookie. */
+  readonly sessionKey: string;
+  /** The new anonymous customer key, set as the customer-key cookie. */
+  readonly customerKey: string;
+}
+
 /**
- * Sets and clears the signed-in Apptus cookies (`apptus.customerKey` and `apptus.token`) from sign-in
- * and sign-out routes, on Express and Fastify responses alike, with the names and domain configured
- * in `EsalesModule`. The cookies are what Elevate's browser library and click tracking read.
+ * Sets and clears the Apptus cookies (`apptus.sessionKey`, `apptus.customerKey`, `apptus.token`) from
+ * sign-in and sign-out routes, on Express and Fastify responses alike, with the names and domain
+ * configured in `EsalesModule`, and ends the Elevate session on sign-out. The cookies are what
+ * Elevate's browser library and click tracking read.
  */
 @Injectable()
 export class EsalesVisitorCookiesService {
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
     private readonly authentication: CustomerKeyAuthenticationService,
+    private readonly pipeline: NotificationPipeline,
   ) {}
 
   /**
@@ -60,6 +78,73 @@ export class EsalesVisitorCookiesService {
       expiredVisitorCookie(cookieNames.customerKey, attributes),
       expiredVisitorCookie(cookieNames.token, attributes),
     ]);
+  }
+
+  /**
+   * Ends the visitor's Elevate session, as the browser library's `endSession()` does: queues an
+   * `end` notification for the visitor in the request (the module's `resolveVisitor`, else the
+   * Apptus cookies; fire and forget, never awaited), then gives the browser a fresh session key and
+   * a fresh anonymous customer key and clears the token. The natural sign-out: `signOut` keeps the
+   * session, this starts a new one.
+   *
+   * Never fails for the notification: a request without a session cookie has nothing to end (the
+   * cookies are renewed all the same), and a visitor that does not validate is skipped and counted
+   * like any notification.
+   * @param market the session's market; the module's `defaultMarket` when absent.
+   * @throws EsalesArgumentError when the response has already been sent or is not an Express or
+   * Fastify response.
+   */
+  endSession(request: unknown, response: unknown, market?: string): EsalesEndedSession {
+    const { cookieNames } = this.options.clickTracking;
+    const attributes = this.attributes(response);
+    const ended = this.queueEnd(request as EsalesHttpRequest, market ?? this.options.defaultMarket);
+    const sessionKey = randomUUID();
+    const customerKey = randomUUID();
+    this.append(response, [
+      visitorCookie(cookieNames.sessionKey, sessionKey, attributes),
+      visitorCookie(cookieNames.customerKey, customerKey, attributes),
+      expiredVisitorCookie(cookieNames.token, attributes),
+    ]);
+    return { ended, sessionKey, customerKey };
+  }
+
+  /** Queues `end` for the request's visitor; false when there is no session to end. */
+  private queueEnd(request: EsalesHttpRequest, market: string): boolean {
+    const visitor = this.visitorOf(request, market);
+    if (!visitor?.sessionKey || !visitor.customerKey) return false;
+    const signedIn = CustomerKeyAuthentication.isSignedInCustomerKey(visitor.customerKey);
+    this.pipeline.enqueue(EndSession, {
+      market,
+      customerKey: visitor.customerKey,
+      sessionKey: visitor.sessionKey,
+      token: signedIn ? (visitor.token ?? null) : null,
+    });
+    return true;
+  }
+
+  /** The app's `resolveVisitor` (its session cookie filled in), else the cookies. */
+  private visitorOf(request: EsalesHttpRequest, market: string): EsalesVisitor | undefined {
+    const headers = (request as { headers?: EsalesHttpRequest['headers'] } | undefined)?.headers;
+    const cookies = readVisitorCookies(headers?.['cookie'], this.options.clickTracking.cookieNames);
+    const resolver = this.options.clickTracking.resolveVisitor;
+    if (resolver) {
+      try {
+        const fromApp = resolver(request, market);
+        if (isThenable(fromApp)) throw new Error('resolveVisitor returned a promise');
+        if (fromApp) return { ...fromApp, sessionKey: fromApp.sessionKey ?? cookies.sessionKey };
+      } catch (error) {
+        this.pipeline.warnings.warn(
+          'end-session-resolver',
+          () => `endSession: resolveVisitor failed, using the cookies: ${describeError(error)}`,
+        );
+      }
+    }
+    if (!cookies.customerKey) return undefined;
+    return {
+      customerKey: cookies.customerKey,
+      sessionKey: cookies.sessionKey,
+      token: cookies.token,
+    };
   }
 
   private attributes(response: unknown): VisitorCookieAttributes {
