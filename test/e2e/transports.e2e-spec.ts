@@ -252,6 +252,37 @@ describe('the undici transport', () => {
     expect(cluster.requests).toHaveLength(1);
   });
 
+  it('tells whether a failed request was written: what decides whether a payment may be retried', async () => {
+    const cluster = await standIn();
+    cluster.respondWith(() => 'hang');
+    // One connection: the second request waits for it, and its deadline passes before it is written.
+    const client = new UndiciEsalesTransport({ connections: 1 });
+    closers.push(() => client.close());
+    const written = failureOf(
+      client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 1_000 }),
+    );
+    await cluster.waitForRequests(1);
+    const waiting = await failureOf(
+      client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 100 }),
+    );
+    expect(waiting.failure).toMatchObject({ kind: 'timeout', requestSent: false });
+    expect((await written).failure).toMatchObject({ kind: 'timeout', requestSent: true });
+    expect(cluster.requests).toHaveLength(1);
+
+    const refused = await ElevateStandIn.start();
+    await refused.close();
+    const { failure } = await failureOf(
+      client.send({ url: endpoint(refused.url), body: BODY, timeoutMs: 1_000 }),
+    );
+    expect(failure).toMatchObject({ code: 'ECONNREFUSED', requestSent: false });
+
+    cluster.respondWith(() => 'reset');
+    const reset = await failureOf(
+      client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 1_000 }),
+    );
+    expect(reset.failure).toMatchObject({ kind: 'network', requestSent: true });
+  });
+
   it('rejects a malformed URL with a network failure, not a thrown TypeError', async () => {
     const client = new UndiciEsalesTransport();
     closers.push(() => client.close());
