@@ -10,8 +10,9 @@ import { NotificationPipeline } from './notification-pipeline.js';
 /**
  * Sends Voyado Elevate 3 notifications from a Nest app. Register once with `EsalesModule.forRoot()`
  * or `EsalesModule.forRootAsync()`; inject `EsalesNotificationService`,
- * `CustomerKeyAuthenticationService` and `EsalesVisitorCookiesService`, and mark redirect routes with
- * `@TrackNonEsalesClick()` (in any module; injecting the services elsewhere needs `isGlobal`).
+ * `CustomerKeyAuthenticationService` and `EsalesVisitorCookiesService`, and mark redirect and cart
+ * routes with `@TrackClick()`, `@TrackAddToCart()` or `@TrackNonEsalesClick()` (in any module;
+ * injecting the services elsewhere needs `isGlobal`).
  */
 @Module({
   // No HttpModule import: `transport: 'axios'` builds an HttpService of its own, and an app's

@@ -119,7 +119,7 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     this.warnings.flush();
   }
 
-  /** Validates, sends and waits for the outcome; see `EsalesNotificationService.sendNonEsalesClick`. */
+  /** Validates, sends and waits for the outcome; see `EsalesNotificationService`. */
   async send(
     kind: NotificationKind,
     notification: unknown,

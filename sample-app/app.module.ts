@@ -4,6 +4,8 @@ import { ConfigModule } from '@nestjs/config';
 import { EsalesModule } from '../lib/index.js';
 import { esalesConfig } from '../lib/config.js';
 import type { ElevateStandIn } from '../lib/testing.js';
+import { CartModule } from './cart/cart.module.js';
+import { CheckoutModule } from './checkout/checkout.module.js';
 import { ProductsModule } from './products/products.module.js';
 import { StandInModule } from './stand-in/stand-in.module.js';
 import { VisitorsModule } from './visitors/visitors.module.js';
@@ -13,9 +15,13 @@ import { VisitorsModule } from './visitors/visitors.module.js';
     // Relative to the working directory, which `npm start` sets to the repository root. Variables
     // already in the environment win over the file.
     ConfigModule.forRoot({ envFilePath: 'sample-app/.env' }),
-    // Global, so that feature modules' `@TrackNonEsalesClick()` routes find its providers.
+    // Global, so that feature modules inject `EsalesVisitorCookiesService` (sign-in, sign-out) and
+    // `EsalesNotificationService` (checkout) without importing it. The tracking decorators would
+    // find its providers either way.
     EsalesModule.forRootAsync({ ...esalesConfig.asProvider(), isGlobal: true }),
     ProductsModule,
+    CartModule,
+    CheckoutModule,
     VisitorsModule,
   ],
 })

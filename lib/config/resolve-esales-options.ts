@@ -46,7 +46,10 @@ export interface ClickTrackingSettings {
 export interface EsalesMarketTarget {
   /** Normalised cluster base URL, without a trailing slash. */
   readonly clusterUrl: string;
-  /** Full URL of the non-eSales click endpoint. */
+  /**
+   * Full URL of the non-eSales click endpoint.
+   * @deprecated every kind's endpoint is `clusterUrl` + its path in `NOTIFICATION_PATHS`.
+   */
   readonly nonEsalesClickUrl: string;
 }
 

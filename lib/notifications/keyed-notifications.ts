@@ -39,27 +39,53 @@ export interface EsalesTicket {
   ticket: string;
 }
 
+/** Applies property decorators as if written one above the other, the first on top. */
+const stacked =
+  (...decorators: PropertyDecorator[]): PropertyDecorator =>
+  (target, key) => {
+    for (const decorator of [...decorators].reverse()) decorator(target, key);
+  };
+
+// class-validator checks a property's decorators bottom-up, so the type check sits lowest: with
+// `stopAtFirstError` an array reports "must be a string", not a length or pattern message.
+
+/**
+ * A `productKey` that may be left out (or null) only when the object has a `variantKey`; `missing`
+ * is the message when neither is there. For notifications and payment lines alike.
+ */
+export const ProductKeyField = (missing: string): PropertyDecorator =>
+  stacked(
+    Expose(),
+    ValidateIf(
+      (object: { productKey?: unknown; variantKey?: unknown }) =>
+        !isAbsent(object.productKey) || isAbsent(object.variantKey),
+    ),
+    IsDefined({ message: missing }),
+    Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE }),
+    MaxLength(MAX_PRODUCT_KEY_LENGTH),
+    IsNotEmpty({ message: missing }),
+    IsString(),
+  );
+
+/** An optional `variantKey`. */
+export const VariantKeyField = (): PropertyDecorator =>
+  stacked(
+    Expose(),
+    IsOptional(),
+    Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE }),
+    MaxLength(MAX_PRODUCT_KEY_LENGTH),
+    IsNotEmpty(),
+    IsString(),
+  );
+
 /** A product and/or variant key; `productKey` may be null when a variant key is given. */
 export abstract class ProductKeyedNotificationDto extends IdentifiedNotificationDto {
   /** The product's key; may be null when a variant key is given. */
-  @Expose()
-  @ValidateIf(
-    (dto: ProductKeyedNotificationDto) => !isAbsent(dto.productKey) || isAbsent(dto.variantKey),
-  )
-  @IsDefined({ message: PRODUCT_KEY_MISSING })
-  @Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE })
-  @MaxLength(MAX_PRODUCT_KEY_LENGTH)
-  @IsNotEmpty({ message: PRODUCT_KEY_MISSING })
-  @IsString()
+  @ProductKeyField(PRODUCT_KEY_MISSING)
   productKey?: string | null;
 
   /** The variant's key, if the visitor chose a specific variant. */
-  @Expose()
-  @IsOptional()
-  @Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE })
-  @MaxLength(MAX_PRODUCT_KEY_LENGTH)
-  @IsNotEmpty()
-  @IsString()
+  @VariantKeyField()
   variantKey?: string | null;
 }
 

@@ -4,27 +4,17 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsDefined,
   IsInt,
-  IsNotEmpty,
   IsNumber,
   IsOptional,
   IsPositive,
-  IsString,
-  Matches,
-  MaxLength,
   ValidateBy,
-  ValidateIf,
   ValidateNested,
   type ValidationArguments,
 } from 'class-validator';
 import type { EsalesValidationProblem } from '../errors/esales-validation.error.js';
-import {
-  MAX_PRODUCT_KEY_LENGTH,
-  NO_CONTROL_CHARACTERS,
-  NO_CONTROL_CHARACTERS_MESSAGE,
-  isAbsent,
-} from './notification-fields.js';
+import { isAbsent } from './notification-fields.js';
+import { ProductKeyField, VariantKeyField } from './keyed-notifications.js';
 import type { NotificationKind } from './notification-kind.js';
 import type { EsalesVisitorFields } from './visitor-fields.interface.js';
 import { VisitorNotificationDto } from './visitor-notification.dto.js';
@@ -80,22 +70,11 @@ const IsCostBelowSellingPrice = (): PropertyDecorator =>
 /** One order line of a payment; usable with `ValidationPipe` (nested in `PaymentNotificationDto`). */
 export class PaymentLineDto {
   /** The product's key; may be null when a variant key is given. */
-  @Expose()
-  @ValidateIf((line: PaymentLineDto) => !isAbsent(line.productKey) || isAbsent(line.variantKey))
-  @IsDefined({ message: PRODUCT_OR_VARIANT })
-  @Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE })
-  @MaxLength(MAX_PRODUCT_KEY_LENGTH)
-  @IsNotEmpty({ message: PRODUCT_OR_VARIANT })
-  @IsString()
+  @ProductKeyField(PRODUCT_OR_VARIANT)
   productKey?: string | null;
 
   /** The variant's key. */
-  @Expose()
-  @IsOptional()
-  @Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE })
-  @MaxLength(MAX_PRODUCT_KEY_LENGTH)
-  @IsNotEmpty()
-  @IsString()
+  @VariantKeyField()
   variantKey?: string | null;
 
   /** How many were bought. */

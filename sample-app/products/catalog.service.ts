@@ -31,4 +31,9 @@ export class CatalogService {
   find(productKey: string): Product | undefined {
     return this.products.get(productKey);
   }
+
+  /** The product that has this variant. */
+  findByVariant(variantKey: string): Product | undefined {
+    return this.all().find((product) => product.variants.includes(variantKey));
+  }
 }

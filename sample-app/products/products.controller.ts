@@ -8,7 +8,7 @@ import {
   Redirect,
 } from '@nestjs/common';
 // In your own app: `from 'nestjs-esales'`.
-import { TrackNonEsalesClick } from '../../lib/index.js';
+import { TrackClick } from '../../lib/index.js';
 import { CatalogService, type Product } from './catalog.service.js';
 
 @Controller('products')
@@ -25,14 +25,22 @@ export class ProductsController {
   }
 
   /**
-   * Where links from outside eSales' own panels (e-mails, campaigns, your own recommendations)
-   * point, so the click reaches Elevate even though its browser library never saw it. The
-   * notification is queued only when this answers below 400: an unknown product or variant throws
-   * and nothing is sent. The visitor never waits for Elevate.
+   * Where every product link points, so the click reaches Elevate from the server:
+   * - a link from an Elevate panel carries the product's ticket (`?ticket=…`), and the click is
+   *   sent as `click`;
+   * - a link from outside Elevate's panels (e-mails, campaigns, your own recommendations) has none,
+   *   and it is sent as `non-esales-click` with the product and variant keys.
+   *
+   * The notification is queued only when this answers below 400: an unknown product or variant
+   * throws and nothing is sent. The visitor never waits for Elevate.
    */
   @Get(':productKey/redirect')
   @Redirect()
-  @TrackNonEsalesClick({ productKey: 'productKey', variantKey: { query: 'variant' } })
+  @TrackClick({
+    ticket: { query: 'ticket' },
+    productKey: 'productKey',
+    variantKey: { query: 'variant' },
+  })
   redirect(
     @Param('productKey') productKey: string,
     @Query('variant') variant: unknown,

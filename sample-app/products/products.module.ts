@@ -3,11 +3,12 @@ import { CatalogService } from './catalog.service.js';
 import { ProductsController } from './products.controller.js';
 
 /**
- * `@TrackNonEsalesClick()` needs `EsalesModule`'s providers in the module of its controller; the
- * sample registers `EsalesModule` globally, so this module does not import it.
+ * `@TrackClick()` finds `EsalesModule`'s providers without this module importing it: the sample
+ * registers `EsalesModule` once, in the root module. The catalog is exported for the cart.
  */
 @Module({
   controllers: [ProductsController],
   providers: [CatalogService],
+  exports: [CatalogService],
 })
 export class ProductsModule {}

@@ -1,14 +1,25 @@
-import { Body, Controller, HttpCode, HttpStatus, Post, Res, ValidationPipe } from '@nestjs/common';
-// An Express `Response` is a Node `ServerResponse`; typing it so needs no @types/express.
-import type { ServerResponse } from 'node:http';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Req,
+  Res,
+  ValidationPipe,
+} from '@nestjs/common';
+// Express's `Request` and `Response` are a Node `IncomingMessage` and `ServerResponse`; typing them
+// so needs no @types/express.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 // In your own app: `from 'nestjs-esales'`.
 import { EsalesVisitorCookiesService } from '../../lib/index.js';
 import { SignInDto } from './sign-in.dto.js';
 
 /**
- * Signs visitors in and out of Elevate's notion of a customer: the signed-in `apptus.customerKey`
- * and `apptus.token` cookies, read by click tracking and by Elevate's browser library alike. In a
- * real app, call the service from your own sign-in and sign-out handlers.
+ * Signs visitors in and out of Elevate's notion of a customer: the Apptus cookies
+ * (`apptus.sessionKey`, `apptus.customerKey`, `apptus.token`), read by click tracking and by
+ * Elevate's browser library alike. In a real app, call the service from your own sign-in and
+ * sign-out handlers.
  */
 @Controller()
 export class VisitorsController {
@@ -26,10 +37,18 @@ export class VisitorsController {
     return { customerKey };
   }
 
-  /** The session cookie is kept: the visitor is the same person, now anonymous. */
+  /**
+   * Ends the visitor's Elevate session, as the browser library's `endSession()` does: queues an
+   * `end` notification for the visitor in the request's cookies (fire and forget), then sets a fresh
+   * session key and anonymous customer key and clears the token. What follows is a new, anonymous
+   * visit. (`signOut(response)` would only clear the signed-in cookies and keep the session.)
+   */
   @Post('sign-out')
   @HttpCode(HttpStatus.NO_CONTENT)
-  signOut(@Res({ passthrough: true }) response: ServerResponse): void {
-    this.visitorCookies.signOut(response);
+  signOut(
+    @Req() request: IncomingMessage,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): void {
+    this.visitorCookies.endSession(request, response);
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,8 @@ import {
   ESALES_ENV_VARIABLES,
 } from '../../lib/config/esales-options-from-env.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+import type { EsalesStats } from '../../lib/delivery/esales-stats.interface.js';
+import { SAMPLE_PRIVATE_KEY } from '../../sample-app/stand-in/embedded-stand-in.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The entry `npm start` (`nest start`) compiles and runs. */
@@ -24,7 +26,9 @@ const HEX_64 = /^[0-9a-f]{64}$/;
 
 interface ReceivedNotification {
   receivedAt: string;
+  method: string;
   path: string;
+  kind: string | null;
   status: number | null;
   body: Record<string, unknown>;
 }
@@ -171,12 +175,24 @@ describe('the sample app, started as `npm start` starts it', () => {
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${url}${path}`, { redirect: 'manual', headers: { 'user-agent': BROWSER, ...headers } });
 
-  const post = (path: string, body?: unknown) =>
+  const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`${url}${path}`, {
       method: 'POST',
-      headers: { 'user-agent': BROWSER, 'content-type': 'application/json' },
+      headers: { 'user-agent': BROWSER, 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body ?? {}),
     });
+
+  /** The sender's counters; a notification is skipped (or queued) before its route answers. */
+  const stats = async (): Promise<EsalesStats> =>
+    (await (await get('/_esales-stand-in/stats')).json()) as EsalesStats;
+
+  /** A visitor's Apptus cookies, as a browser that already visited sends them. */
+  const visitor = () => {
+    const sessionKey = randomUUID();
+    const customerKey = randomUUID();
+    const cookie = `apptus.sessionKey=${sessionKey}; apptus.customerKey=${customerKey}`;
+    return { sessionKey, customerKey, cookie };
+  };
 
   /** Polls the stand-in's log until a notification matches (delivery is asynchronous). */
   async function received(
@@ -199,7 +215,7 @@ describe('the sample app, started as `npm start` starts it', () => {
     expect(standInUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('redirects a known product, gives the visitor cookies and sends the click to Elevate', async () => {
+  it('redirects a known product, gives the visitor cookies and sends a non-eSales click', async () => {
     const response = await get('/products/shirt_79709/redirect?variant=shirt_79709_blue_m');
 
     expect(response.status).toBe(302);
@@ -214,7 +230,9 @@ describe('the sample app, started as `npm start` starts it', () => {
 
     const notification = await received((n) => n.body['customerKey'] === customerKey);
     expect(notification).toMatchObject({
+      method: 'POST',
       path: '/api/v1/notifications/non-esales-click',
+      kind: 'non-esales-click',
       status: 204,
       body: {
         market: 'UK',
@@ -225,6 +243,29 @@ describe('the sample app, started as `npm start` starts it', () => {
       },
     });
     expect(notification.body).not.toHaveProperty('token');
+  });
+
+  it('sends a click with the ticket when the redirect carries one', async () => {
+    const { sessionKey, customerKey, cookie } = visitor();
+    const ticket = 'Oy9zaGlydF83OTcwOTs7cGFuZWwtdG9wOzE7';
+    const response = await get(
+      `/products/shirt_79709/redirect?ticket=${encodeURIComponent(ticket)}&variant=shirt_79709_white_l`,
+      { cookie },
+    );
+
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(
+      '/products/shirt_79709?variant=shirt_79709_white_l',
+    );
+    const notification = await received((n) => n.body['customerKey'] === customerKey);
+    expect(notification).toMatchObject({
+      path: '/api/v1/notifications/click',
+      kind: 'click',
+      status: 204,
+      body: { market: 'UK', customerKey, sessionKey, ticket },
+    });
+    expect(notification.body['id']).toMatch(UUID);
+    expect(notification.body).not.toHaveProperty('productKey');
   });
 
   it('answers 404 for an unknown product, sets no cookies and sends nothing', async () => {
@@ -273,22 +314,210 @@ describe('the sample app, started as `npm start` starts it', () => {
     });
   });
 
+  it('tracks a cart item: adding-to-cart with a ticket, non-esales-adding-to-cart without', async () => {
+    const { sessionKey, customerKey, cookie } = visitor();
+    const ticket = 'Oy9tdWdfMTAwMTs7cGFuZWwtY2FydDsyOw';
+    const fromPanel = await post(
+      '/cart/items',
+      { productKey: 'mug_1001', variantKey: 'mug_1001_red', ticket },
+      { cookie },
+    );
+    expect(fromPanel.status).toBe(201);
+    expect(await fromPanel.json()).toEqual({
+      productKey: 'mug_1001',
+      variantKey: 'mug_1001_red',
+      name: 'Enamel mug',
+      quantity: 1,
+    });
+    const fromElsewhere = await post(
+      '/cart/items',
+      { productKey: 'shirt_79709', variantKey: 'shirt_79709_blue_m', quantity: 2 },
+      { cookie },
+    );
+    expect(fromElsewhere.status).toBe(201);
+    expect(await fromElsewhere.json()).toMatchObject({ productKey: 'shirt_79709', quantity: 2 });
+
+    const withTicket = await received(
+      (n) => n.body['customerKey'] === customerKey && n.kind === 'adding-to-cart',
+    );
+    expect(withTicket).toMatchObject({
+      path: '/api/v1/notifications/adding-to-cart',
+      status: 204,
+      body: { market: 'UK', customerKey, sessionKey, ticket },
+    });
+    expect(withTicket.body).not.toHaveProperty('productKey');
+    const withoutTicket = await received(
+      (n) => n.body['customerKey'] === customerKey && n.kind === 'non-esales-adding-to-cart',
+    );
+    expect(withoutTicket).toMatchObject({
+      path: '/api/v1/notifications/non-esales-adding-to-cart',
+      status: 204,
+      body: {
+        market: 'UK',
+        customerKey,
+        sessionKey,
+        productKey: 'shirt_79709',
+        variantKey: 'shirt_79709_blue_m',
+      },
+    });
+  });
+
+  it('tracks nothing for a cart item the route refuses (400, 404)', async () => {
+    const { customerKey, cookie } = visitor();
+    // A ticket, but no product: the body fails validation, and the interceptor only tracks < 400.
+    const invalid = await post(
+      '/cart/items',
+      { ticket: 'Oy9ub3RoaW5nOw', quantity: 0 },
+      { cookie },
+    );
+    expect(invalid.status).toBe(400);
+    const unknown = await post('/cart/items', { productKey: 'no-such-product' }, { cookie });
+    expect(unknown.status).toBe(404);
+
+    // Notifications are delivered in the order they were queued: once a later one has arrived,
+    // an earlier one would have too.
+    const later = await post('/cart/items', { productKey: 'P_555452-0446_UK' }, { cookie });
+    expect(later.status).toBe(201);
+    await received((n) => n.body['customerKey'] === customerKey);
+    const all = (await (
+      await get('/_esales-stand-in/notifications')
+    ).json()) as ReceivedNotification[];
+    expect(all.filter((n) => n.body['customerKey'] === customerKey)).toEqual([
+      expect.objectContaining({ kind: 'non-esales-adding-to-cart' }),
+    ]);
+  });
+
+  it('sends one signed payment per order id, however often the checkout is posted', async () => {
+    const { sessionKey, customerKey, cookie } = visitor();
+    const order = {
+      orderId: 'o-1001',
+      lines: [
+        {
+          productKey: 'shirt_79709',
+          variantKey: 'shirt_79709_white_m',
+          quantity: 2,
+          sellingPrice: 39.5,
+        },
+        { productKey: 'mug_1001', quantity: 1, sellingPrice: 12, cost: 4.25 },
+      ],
+    };
+    const before = (await stats()).byKind.payment;
+
+    const first = await post('/checkout', order, { cookie });
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ orderId: 'o-1001', total: 91 });
+    const again = await post('/checkout', order, { cookie });
+    expect(again.status).toBe(201);
+
+    // Skipped before the second checkout answered: never queued, never sent.
+    const after = (await stats()).byKind.payment;
+    expect(after.enqueued - before.enqueued).toBe(1);
+    expect(after.skippedBy.duplicate - before.skippedBy.duplicate).toBe(1);
+
+    const payment = await received((n) => n.body['customerKey'] === customerKey);
+    expect(payment).toMatchObject({ method: 'POST', kind: 'payment', status: 204 });
+    // The exact bytes, in Elevate's documented order: no id, no token (anonymous), variantKey null
+    // when not given, cost only because the payment is signed.
+    const bytes =
+      `{"market":"UK","customerKey":"${customerKey}","sessionKey":"${sessionKey}","lines":[` +
+      '{"productKey":"shirt_79709","variantKey":"shirt_79709_white_m","quantity":2,"sellingPrice":39.5},' +
+      '{"productKey":"mug_1001","variantKey":null,"quantity":1,"sellingPrice":12,"cost":4.25}]}';
+    expect(JSON.stringify(payment.body)).toBe(bytes);
+    // The sample's market has a private key, so the payment is signed over those bytes. The stand-in
+    // answered 204 only because the token matched the HMAC of the bytes it received, and the token
+    // is the HMAC of `bytes`: it received exactly `bytes`.
+    const paymentToken = createHmac('sha256', SAMPLE_PRIVATE_KEY).update(bytes).digest('hex');
+    expect(payment.path).toBe(`/api/v1/notifications/payment?paymentToken=${paymentToken}`);
+
+    const all = (await (
+      await get('/_esales-stand-in/notifications')
+    ).json()) as ReceivedNotification[];
+    expect(
+      all.filter((n) => n.kind === 'payment' && n.body['customerKey'] === customerKey),
+    ).toHaveLength(1);
+  });
+
+  it('sends no payment for a refused checkout or a visitor without Apptus cookies', async () => {
+    const before = (await stats()).byKind.payment;
+    const line = { productKey: 'mug_1001', quantity: 1, sellingPrice: 12 };
+
+    const noLines = await post(
+      '/checkout',
+      { orderId: 'o-1002', lines: [] },
+      { cookie: visitor().cookie },
+    );
+    expect(noLines.status).toBe(400);
+    const badOrderId = await post(
+      '/checkout',
+      { orderId: '', lines: [line] },
+      { cookie: visitor().cookie },
+    );
+    expect(badOrderId.status).toBe(400);
+    const anonymous = await post('/checkout', { orderId: 'o-1003', lines: [line] });
+    expect(anonymous.status).toBe(201);
+    expect(await anonymous.json()).toEqual({ orderId: 'o-1003', total: 12 });
+
+    const after = (await stats()).byKind.payment;
+    expect(after.enqueued).toBe(before.enqueued);
+    expect(after.skipped).toBe(before.skipped);
+  });
+
   it('refuses a sign-in without a visitor id', async () => {
     const response = await post('/sign-in', { visitorId: '' });
     expect(response.status).toBe(400);
     expect(setCookies(response).size).toBe(0);
   });
 
-  it('signs a visitor out by expiring the signed-in cookies', async () => {
+  it('signs a visitor out by ending the Elevate session and renewing the cookies', async () => {
+    const visitorId = '9b2d4e61-0c3a-4f7e-8d15-6a7b8c9d0e1f';
+    const signedIn = setCookies(await post('/sign-in', { visitorId }));
+    const customerKey = valueOf(signedIn.get('apptus.customerKey'));
+    const token = valueOf(signedIn.get('apptus.token'));
+    const sessionKey = randomUUID();
+
+    const response = await post('/sign-out', undefined, {
+      cookie: `apptus.sessionKey=${sessionKey}; apptus.customerKey=${customerKey}; apptus.token=${token}`,
+    });
+
+    expect(response.status).toBe(204);
+    const cookies = setCookies(response);
+    expect([...cookies.keys()].sort()).toEqual([
+      'apptus.customerKey',
+      'apptus.sessionKey',
+      'apptus.token',
+    ]);
+    // A new session of a new anonymous visitor; the signed-in token is gone.
+    const newSessionKey = valueOf(cookies.get('apptus.sessionKey'));
+    const newCustomerKey = valueOf(cookies.get('apptus.customerKey'));
+    expect(newSessionKey).toMatch(UUID);
+    expect(newSessionKey).not.toBe(sessionKey);
+    expect(newCustomerKey).toMatch(UUID);
+    expect(newCustomerKey).not.toBe(customerKey);
+    expect(valueOf(cookies.get('apptus.token'))).toBe('');
+    expect(cookies.get('apptus.token')).toMatch(/; Max-Age=0;/);
+
+    // The old session ended, for the signed-in visitor; 204: the stand-in verified the token.
+    const end = await received((n) => n.kind === 'end' && n.body['sessionKey'] === sessionKey);
+    expect(end).toMatchObject({
+      path: '/api/v1/notifications/end',
+      status: 204,
+      body: { market: 'UK', customerKey, sessionKey, token },
+    });
+    expect(end.body).not.toHaveProperty('id');
+  });
+
+  it('signs out a visitor without a session: nothing to end, fresh cookies all the same', async () => {
+    const before = (await stats()).byKind.end;
     const response = await post('/sign-out');
 
     expect(response.status).toBe(204);
     const cookies = setCookies(response);
-    expect([...cookies.keys()].sort()).toEqual(['apptus.customerKey', 'apptus.token']);
-    for (const cookie of cookies.values()) {
-      expect(valueOf(cookie)).toBe('');
-      expect(cookie).toMatch(/; Max-Age=0;/);
-    }
+    expect(valueOf(cookies.get('apptus.sessionKey'))).toMatch(UUID);
+    expect(valueOf(cookies.get('apptus.customerKey'))).toMatch(UUID);
+    expect(cookies.get('apptus.token')).toMatch(/; Max-Age=0;/);
+    const after = (await stats()).byKind.end;
+    expect(after.enqueued).toBe(before.enqueued);
+    expect(after.skipped).toBe(before.skipped);
   });
 
   it('with a cluster configured, starts no stand-in and has no stand-in route', async () => {
