@@ -1,11 +1,13 @@
 // Compatibility check: the packed nestjs-esales tarball loaded with require() (Node >= 20.19 loads
 // ES modules synchronously) in a Nest 11 CommonJS app, plain JavaScript with decorators as calls; also
 // `nestjs-esales/config` with @nestjs/config 4, and click tracking (`TrackNonEsalesClick()`,
-// `EsalesVisitorCookiesService`) in a real HTTP app on @nestjs/platform-express 11. typecheck.ts
-// type-checks the same package from TypeScript.
+// `EsalesVisitorCookiesService`) in a real HTTP app on @nestjs/platform-express 11; a signed payment
+// and an adding to cart sent through the app's own provider. typecheck.ts type-checks the same
+// package from TypeScript; test/app.e2e-spec.ts runs in the starter's own Jest set-up.
 'use strict';
 
 require('reflect-metadata');
+const { createHmac } = require('node:crypto');
 const {
   Controller,
   Get,
@@ -23,6 +25,8 @@ const { NestFactory } = require('@nestjs/core');
 const NAME = 'compat nest11-cjs';
 const TIMEOUT_MS = 10_000;
 const ENDPOINT = '/api/v1/notifications/non-esales-click';
+const PAYMENT_ENDPOINT = '/api/v1/notifications/payment';
+const ADDING_TO_CART_ENDPOINT = '/api/v1/notifications/adding-to-cart';
 const PRIVATE_KEY = 'compat-private-key';
 const VISITOR_ID = 'compat-visitor-42';
 // Click tracking skips bots (isbot), so the requests present themselves as a browser.
@@ -76,6 +80,7 @@ async function visit(url, method = 'GET', cookie) {
 async function main() {
   // Loaded inside main so a failing require() is reported like any other failure.
   const {
+    AddingToCartNotificationDto,
     CustomerKeyAuthentication,
     EsalesConfigError,
     EsalesError,
@@ -83,6 +88,8 @@ async function main() {
     EsalesNotificationService,
     EsalesValidationError,
     EsalesVisitorCookiesService,
+    PaymentLineDto,
+    PaymentNotificationDto,
     TrackNonEsalesClick,
   } = require('nestjs-esales');
   const { ElevateStandIn } = require('nestjs-esales/testing');
@@ -93,6 +100,13 @@ async function main() {
     typeof TrackNonEsalesClick === 'function',
     "require('nestjs-esales').TrackNonEsalesClick is not a function",
   );
+  for (const [name, dto] of Object.entries({
+    PaymentNotificationDto,
+    PaymentLineDto,
+    AddingToCartNotificationDto,
+  })) {
+    check(typeof dto === 'function', `require('nestjs-esales').${name} is not a class`);
+  }
   check(
     typeof ElevateStandIn === 'function',
     "require('nestjs-esales/testing').ElevateStandIn is not a class",
@@ -115,18 +129,143 @@ async function main() {
   Injectable()(ClickTracker);
   Inject(EsalesNotificationService)(ClickTracker, undefined, 0);
 
+  /** The app's checkout and cart, sending payments and cart additions through the package's service. */
+  class Checkout {
+    constructor(esales) {
+      this.esales = esales;
+    }
+
+    paid(notification, options) {
+      return this.esales.sendPayment(notification, options);
+    }
+
+    addedToCart(notification) {
+      return this.esales.sendAddingToCart(notification);
+    }
+  }
+  Injectable()(Checkout);
+  Inject(EsalesNotificationService)(Checkout, undefined, 0);
+
   class AppModule {
     static register(clusterUrl) {
       return {
         module: AppModule,
         imports: [
-          EsalesModule.forRoot({ clusterUrl, allowInsecureClusterUrl: true, defaultMarket: 'UK' }),
+          // The private key signs payments (and is the stand-in's, which validates the paymentToken).
+          EsalesModule.forRoot({
+            clusterUrl,
+            allowInsecureClusterUrl: true,
+            defaultMarket: 'UK',
+            privateKey: PRIVATE_KEY,
+          }),
         ],
-        providers: [ClickTracker],
+        providers: [ClickTracker, Checkout],
       };
     }
   }
   Module({})(AppModule);
+
+  /**
+   * One signed payment and one adding to cart through the app's `Checkout` provider: the stand-in
+   * must see the right kinds, exact bodies (no `id` in the payment, `market, customerKey, sessionKey,
+   * id, ticket` in that order in the adding to cart) and a `paymentToken` that is the HMAC-SHA256 of
+   * the payment's body bytes with the private key.
+   */
+  async function checkPaymentAndAddingToCart(standIn, app) {
+    standIn.clear();
+    const checkout = app.get(Checkout);
+    check(checkout instanceof Checkout, 'app.get(Checkout) did not return a Checkout');
+    check(
+      checkout.esales instanceof EsalesNotificationService,
+      'Checkout was not given an EsalesNotificationService',
+    );
+
+    await checkout.paid(
+      {
+        customerKey: 'compat-customer-3',
+        sessionKey: 'compat-session-3',
+        lines: [{ productKey: 'P-5', quantity: 1, sellingPrice: 100 }],
+      },
+      { dedupeKey: 'compat-nest11-cjs-order-1' },
+    );
+    await standIn.waitForRequests(1);
+    const payments = standIn.requestsOf('payment');
+    check(
+      payments.length === 1 && standIn.requests.length === 1,
+      `stand-in received ${standIn.requests.length} requests (${payments.length} payments), expected 1 payment`,
+    );
+    const [payment] = payments;
+    check(payment.kind === 'payment', `payment recorded as kind ${String(payment.kind)}`);
+    check(payment.method === 'POST', `payment method is ${payment.method}, expected POST`);
+    const expectedPaymentBody =
+      '{"market":"UK","customerKey":"compat-customer-3","sessionKey":"compat-session-3",' +
+      '"lines":[{"productKey":"P-5","variantKey":null,"quantity":1,"sellingPrice":100}]}';
+    check(
+      payment.rawBody === expectedPaymentBody,
+      `payment body is ${JSON.stringify(payment.rawBody)}, expected ${JSON.stringify(expectedPaymentBody)}`,
+    );
+    check(!Object.hasOwn(payment.body, 'id'), `payment body has an id: ${payment.rawBody}`);
+    const paymentToken = payment.query.paymentToken;
+    check(
+      typeof paymentToken === 'string' && /^[0-9a-f]{64}$/.test(paymentToken),
+      `payment has no hex paymentToken query: ${payment.path}`,
+    );
+    const expectedToken = createHmac('sha256', PRIVATE_KEY).update(payment.rawBody).digest('hex');
+    check(
+      paymentToken === expectedToken,
+      `paymentToken is ${paymentToken}, expected HMAC-SHA256 of the body: ${expectedToken}`,
+    );
+    check(
+      payment.path === `${PAYMENT_ENDPOINT}?paymentToken=${expectedToken}`,
+      `payment path is ${payment.path}, expected ${PAYMENT_ENDPOINT}?paymentToken=${expectedToken}`,
+    );
+    check(
+      String(payment.headers['content-type']).startsWith('application/json'),
+      `payment content-type is ${String(payment.headers['content-type'])}`,
+    );
+    check(
+      payment.status === 204,
+      `stand-in answered the payment ${String(payment.status)}, expected 204`,
+    );
+
+    await checkout.addedToCart({
+      customerKey: 'compat-customer-3',
+      sessionKey: 'compat-session-3',
+      id: 'compat-nest11-cjs-0003',
+      ticket: 'compat-ticket-3',
+    });
+    const received = await standIn.waitForRequests(2);
+    const additions = standIn.requestsOf('adding-to-cart');
+    check(
+      additions.length === 1 && received.length === 2,
+      `stand-in received ${received.length} requests (${additions.length} adding to cart), expected 1 payment and 1 adding to cart`,
+    );
+    const [addition] = additions;
+    check(
+      addition.kind === 'adding-to-cart',
+      `adding to cart recorded as kind ${String(addition.kind)}`,
+    );
+    check(
+      addition.path === ADDING_TO_CART_ENDPOINT,
+      `adding to cart path is ${addition.path}, expected ${ADDING_TO_CART_ENDPOINT}`,
+    );
+    const fields = Object.keys(addition.body).join(', ');
+    check(
+      fields === 'market, customerKey, sessionKey, id, ticket',
+      `adding to cart body fields are ${fields}, expected market, customerKey, sessionKey, id, ticket`,
+    );
+    const expectedAdditionBody =
+      '{"market":"UK","customerKey":"compat-customer-3","sessionKey":"compat-session-3",' +
+      '"id":"compat-nest11-cjs-0003","ticket":"compat-ticket-3"}';
+    check(
+      addition.rawBody === expectedAdditionBody,
+      `adding to cart body is ${JSON.stringify(addition.rawBody)}, expected ${JSON.stringify(expectedAdditionBody)}`,
+    );
+    check(
+      addition.status === 204,
+      `stand-in answered the adding to cart ${String(addition.status)}, expected 204`,
+    );
+  }
 
   /** The same app configured through `nestjs-esales/config` and @nestjs/config from `ESALES_*` env. */
   class ConfigAppModule {}
@@ -360,6 +499,8 @@ async function main() {
       standIn.requests.length === 1,
       `stand-in received ${standIn.requests.length} requests, expected still 1`,
     );
+
+    await checkPaymentAndAddingToCart(standIn, app);
 
     await checkClickTracking(standIn);
 

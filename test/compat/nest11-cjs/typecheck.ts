@@ -16,19 +16,26 @@ import {
 } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import {
+  AddingToCartNotificationDto,
   EsalesConfigError,
   EsalesModule,
   EsalesNotificationService,
   EsalesVisitorCookiesService,
+  PaymentLineDto,
+  PaymentNotificationDto,
   TrackNonEsalesClick,
+  type AddingToCartNotification,
   type CustomerKeyAuthentication,
   type EsalesHttpRequest,
+  type EsalesPaymentOptions,
   type EsalesStats,
   type NonEsalesClickNotification,
+  type PaymentLine,
+  type PaymentNotification,
   type TrackNonEsalesClickOptions,
 } from 'nestjs-esales';
 import { esalesConfig } from 'nestjs-esales/config';
-import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
+import { ElevateStandIn, type StandInKind, type StandInRequest } from 'nestjs-esales/testing';
 
 /** A provider of the app's own that gets the package's service through Nest DI (design:paramtypes). */
 @Injectable()
@@ -38,6 +45,64 @@ export class ClickTracker {
   productClicked(notification: NonEsalesClickNotification): Promise<void> {
     return this.esales.sendNonEsalesClick(notification);
   }
+}
+
+/** The app's checkout and cart: payments and cart additions through the package's service. */
+@Injectable()
+export class Checkout {
+  constructor(private readonly esales: EsalesNotificationService) {}
+
+  paid(notification: PaymentNotification, options?: EsalesPaymentOptions): Promise<void> {
+    return this.esales.sendPayment(notification, options);
+  }
+
+  addedToCart(notification: AddingToCartNotification): Promise<void> {
+    return this.esales.sendAddingToCart(notification);
+  }
+}
+
+const line: PaymentLine = { productKey: 'P-1', quantity: 1, sellingPrice: 100 };
+export const payment: PaymentNotification = {
+  market: 'UK',
+  customerKey: 'compat-customer-1',
+  sessionKey: 'compat-session-1',
+  lines: [line, { variantKey: 'V-2', quantity: 2, sellingPrice: 50, cost: 20 }],
+};
+export const addingToCart: AddingToCartNotification = {
+  market: 'UK',
+  customerKey: 'compat-customer-1',
+  sessionKey: 'compat-session-1',
+  id: 'compat-id-1',
+  ticket: 'compat-ticket-1',
+};
+export const paymentOptions: EsalesPaymentOptions = { dedupeKey: 'order-1' };
+
+/** The DTOs as a ValidationPipe body type would see them. */
+export function paymentDto(): PaymentNotificationDto {
+  const dtoLine = new PaymentLineDto();
+  dtoLine.productKey = 'P-1';
+  dtoLine.quantity = 1;
+  dtoLine.sellingPrice = 100;
+  const dto = new PaymentNotificationDto();
+  dto.customerKey = 'compat-customer-1';
+  dto.sessionKey = 'compat-session-1';
+  dto.lines = [dtoLine];
+  return dto;
+}
+export function addingToCartDto(): AddingToCartNotification {
+  const dto = new AddingToCartNotificationDto();
+  dto.customerKey = 'compat-customer-1';
+  dto.sessionKey = 'compat-session-1';
+  dto.ticket = 'compat-ticket-1';
+  return dto;
+}
+
+/** What a test reads off a signed payment the stand-in received. */
+export function paymentTokenOf(standIn: ElevateStandIn): string | undefined {
+  const kind: StandInKind = 'payment';
+  const [received]: StandInRequest[] = standIn.requestsOf(kind);
+  const token: string | undefined = received?.query['paymentToken'];
+  return received?.kind === 'payment' ? token : undefined;
 }
 
 const TRACK: TrackNonEsalesClickOptions = {
@@ -90,7 +155,7 @@ export class AccountController {
     ConfigModule.forRoot({ ignoreEnvFile: true }),
     EsalesModule.forRootAsync(esalesConfig.asProvider()),
   ],
-  providers: [ClickTracker],
+  providers: [ClickTracker, Checkout],
   controllers: [ProductsController, AccountController],
 })
 export class AppModule {}
@@ -132,6 +197,18 @@ export function configProblems(error: unknown): readonly string[] {
 
 // @ts-expect-error customerKey must be a string
 export const notAClick: NonEsalesClickNotification = { customerKey: 1, sessionKey: 's' };
+// @ts-expect-error a payment line needs a quantity
+export const notAPaymentLine: PaymentLine = { productKey: 'P', sellingPrice: 1 };
+// @ts-expect-error an adding to cart needs the ticket Elevate returned
+export const notAnAddingToCart: AddingToCartNotification = { customerKey: 'c', sessionKey: 's' };
+// @ts-expect-error a payment carries no id
+export const notAPaymentWithId: PaymentNotification = { ...payment, id: 'x' };
+// @ts-expect-error dedupeKey is a string
+export const notPaymentOptions: EsalesPaymentOptions = { dedupeKey: 1 };
+// @ts-expect-error sendPayment takes a payment, not an adding to cart
+export const notSent = (service: EsalesNotificationService) => service.sendPayment(addingToCart);
+// @ts-expect-error requestsOf takes one of the stand-in's notification kinds
+export const notAKind = (standIn: ElevateStandIn) => standIn.requestsOf('purchase');
 // @ts-expect-error forRootAsync takes async options, not a market name
 export const notAModule: DynamicModule = EsalesModule.forRootAsync('Sweden');
 // @ts-expect-error asProvider() takes no arguments

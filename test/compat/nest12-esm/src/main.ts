@@ -1,7 +1,9 @@
 // Compatibility check: the packed nestjs-esales tarball in a Nest 12 ESM app, compiled with its own tsc;
 // also `nestjs-esales/config` with @nestjs/config 12, and click tracking (`@TrackNonEsalesClick()`,
-// `EsalesVisitorCookiesService`) in a real HTTP app on @nestjs/platform-express 12.
+// `EsalesVisitorCookiesService`) in a real HTTP app on @nestjs/platform-express 12; a signed payment
+// and an adding to cart sent through the app's own provider.
 import 'reflect-metadata';
+import { createHmac } from 'node:crypto';
 import {
   Controller,
   Get,
@@ -20,6 +22,7 @@ import {
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import {
+  AddingToCartNotificationDto,
   CustomerKeyAuthentication,
   EsalesConfigError,
   EsalesError,
@@ -27,8 +30,13 @@ import {
   EsalesNotificationService,
   EsalesValidationError,
   EsalesVisitorCookiesService,
+  PaymentLineDto,
+  PaymentNotificationDto,
   TrackNonEsalesClick,
+  type AddingToCartNotification,
+  type EsalesPaymentOptions,
   type NonEsalesClickNotification,
+  type PaymentNotification,
 } from 'nestjs-esales';
 import { esalesConfig } from 'nestjs-esales/config';
 import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
@@ -36,6 +44,8 @@ import { ElevateStandIn, type StandInRequest } from 'nestjs-esales/testing';
 const NAME = 'compat nest12-esm';
 const TIMEOUT_MS = 10_000;
 const ENDPOINT = '/api/v1/notifications/non-esales-click';
+const PAYMENT_ENDPOINT = '/api/v1/notifications/payment';
+const ADDING_TO_CART_ENDPOINT = '/api/v1/notifications/adding-to-cart';
 const PRIVATE_KEY = 'compat-private-key';
 const VISITOR_ID = 'compat-visitor-42';
 // Click tracking skips bots (isbot), so the requests present themselves as a browser.
@@ -67,17 +77,148 @@ class ClickTracker {
   }
 }
 
+/** The app's checkout and cart, sending payments and cart additions through the package's service. */
+@Injectable()
+class Checkout {
+  constructor(private readonly esales: EsalesNotificationService) {}
+
+  paid(notification: PaymentNotification, options?: EsalesPaymentOptions): Promise<void> {
+    return this.esales.sendPayment(notification, options);
+  }
+
+  addedToCart(notification: AddingToCartNotification): Promise<void> {
+    return this.esales.sendAddingToCart(notification);
+  }
+}
+
 @Module({})
 class AppModule {
   static register(clusterUrl: string): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        EsalesModule.forRoot({ clusterUrl, allowInsecureClusterUrl: true, defaultMarket: 'UK' }),
+        // The private key signs payments (and is the stand-in's, which validates the paymentToken).
+        EsalesModule.forRoot({
+          clusterUrl,
+          allowInsecureClusterUrl: true,
+          defaultMarket: 'UK',
+          privateKey: PRIVATE_KEY,
+        }),
       ],
-      providers: [ClickTracker],
+      providers: [ClickTracker, Checkout],
     };
   }
+}
+
+/**
+ * One signed payment and one adding to cart through the app's `Checkout` provider: the stand-in must
+ * see the right kinds, exact bodies (no `id` in the payment, `market, customerKey, sessionKey, id,
+ * ticket` in that order in the adding to cart) and a `paymentToken` that is the HMAC-SHA256 of the
+ * payment's body bytes with the private key.
+ */
+async function checkPaymentAndAddingToCart(
+  standIn: ElevateStandIn,
+  app: INestApplicationContext,
+): Promise<void> {
+  for (const [name, dto] of Object.entries({
+    PaymentNotificationDto,
+    PaymentLineDto,
+    AddingToCartNotificationDto,
+  })) {
+    check(typeof dto === 'function', `nestjs-esales exports no ${name} class`);
+  }
+  standIn.clear();
+  const checkout = app.get(Checkout);
+  check(checkout instanceof Checkout, 'app.get(Checkout) did not return a Checkout');
+
+  await checkout.paid(
+    {
+      customerKey: 'compat-customer-3',
+      sessionKey: 'compat-session-3',
+      lines: [{ productKey: 'P-5', quantity: 1, sellingPrice: 100 }],
+    },
+    { dedupeKey: 'compat-nest12-esm-order-1' },
+  );
+  await standIn.waitForRequests(1);
+  const payments = standIn.requestsOf('payment');
+  check(
+    payments.length === 1 && standIn.requests.length === 1,
+    `stand-in received ${standIn.requests.length} requests (${payments.length} payments), expected 1 payment`,
+  );
+  const [payment] = payments;
+  check(payment, 'no payment recorded');
+  check(payment.kind === 'payment', `payment recorded as kind ${String(payment.kind)}`);
+  check(payment.method === 'POST', `payment method is ${payment.method}, expected POST`);
+  const expectedPaymentBody =
+    '{"market":"UK","customerKey":"compat-customer-3","sessionKey":"compat-session-3",' +
+    '"lines":[{"productKey":"P-5","variantKey":null,"quantity":1,"sellingPrice":100}]}';
+  check(
+    payment.rawBody === expectedPaymentBody,
+    `payment body is ${JSON.stringify(payment.rawBody)}, expected ${JSON.stringify(expectedPaymentBody)}`,
+  );
+  const paymentBody = payment.body as Record<string, unknown>;
+  check(!Object.hasOwn(paymentBody, 'id'), `payment body has an id: ${payment.rawBody}`);
+  const paymentToken = payment.query['paymentToken'];
+  check(
+    typeof paymentToken === 'string' && /^[0-9a-f]{64}$/.test(paymentToken),
+    `payment has no hex paymentToken query: ${payment.path}`,
+  );
+  const expectedToken = createHmac('sha256', PRIVATE_KEY).update(payment.rawBody).digest('hex');
+  check(
+    paymentToken === expectedToken,
+    `paymentToken is ${paymentToken}, expected HMAC-SHA256 of the body: ${expectedToken}`,
+  );
+  check(
+    payment.path === `${PAYMENT_ENDPOINT}?paymentToken=${expectedToken}`,
+    `payment path is ${payment.path}, expected ${PAYMENT_ENDPOINT}?paymentToken=${expectedToken}`,
+  );
+  check(
+    String(payment.headers['content-type']).startsWith('application/json'),
+    `payment content-type is ${String(payment.headers['content-type'])}`,
+  );
+  check(
+    payment.status === 204,
+    `stand-in answered the payment ${String(payment.status)}, expected 204`,
+  );
+
+  await checkout.addedToCart({
+    customerKey: 'compat-customer-3',
+    sessionKey: 'compat-session-3',
+    id: 'compat-nest12-esm-0003',
+    ticket: 'compat-ticket-3',
+  });
+  const received = await standIn.waitForRequests(2);
+  const additions = standIn.requestsOf('adding-to-cart');
+  check(
+    additions.length === 1 && received.length === 2,
+    `stand-in received ${received.length} requests (${additions.length} adding to cart), expected 1 payment and 1 adding to cart`,
+  );
+  const [addition] = additions;
+  check(addition, 'no adding to cart recorded');
+  check(
+    addition.kind === 'adding-to-cart',
+    `adding to cart recorded as kind ${String(addition.kind)}`,
+  );
+  check(
+    addition.path === ADDING_TO_CART_ENDPOINT,
+    `adding to cart path is ${addition.path}, expected ${ADDING_TO_CART_ENDPOINT}`,
+  );
+  const fields = Object.keys(addition.body as Record<string, unknown>).join(', ');
+  check(
+    fields === 'market, customerKey, sessionKey, id, ticket',
+    `adding to cart body fields are ${fields}, expected market, customerKey, sessionKey, id, ticket`,
+  );
+  const expectedAdditionBody =
+    '{"market":"UK","customerKey":"compat-customer-3","sessionKey":"compat-session-3",' +
+    '"id":"compat-nest12-esm-0003","ticket":"compat-ticket-3"}';
+  check(
+    addition.rawBody === expectedAdditionBody,
+    `adding to cart body is ${JSON.stringify(addition.rawBody)}, expected ${JSON.stringify(expectedAdditionBody)}`,
+  );
+  check(
+    addition.status === 204,
+    `stand-in answered the adding to cart ${String(addition.status)}, expected 204`,
+  );
 }
 
 /** A tracked redirect route: the click is queued once the redirect succeeded. */
@@ -339,6 +480,8 @@ async function main(): Promise<void> {
       standIn.requests.length === 1,
       `stand-in received ${standIn.requests.length} requests, expected still 1`,
     );
+
+    await checkPaymentAndAddingToCart(standIn, app);
 
     await checkClickTracking(standIn);
 
