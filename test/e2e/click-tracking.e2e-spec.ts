@@ -4,7 +4,6 @@ import {
   Get,
   HttpCode,
   Injectable,
-  Module,
   NotFoundException,
   Param,
   Post,
@@ -12,35 +11,32 @@ import {
   Res,
   type CallHandler,
   type ExecutionContext,
-  type INestApplication,
-  type ModuleMetadata,
   type NestInterceptor,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { mergeMap, throwError } from 'rxjs';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { CustomerKeyAuthentication } from '../../lib/auth/customer-key-authentication.js';
 import { EsalesClickInterceptor } from '../../lib/click-tracking/esales-click.interceptor.js';
 import { EsalesVisitorCookiesService } from '../../lib/click-tracking/esales-visitor-cookies.service.js';
 import { TrackNonEsalesClick } from '../../lib/click-tracking/track-non-esales-click.decorator.js';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
-import { EsalesModule } from '../../lib/esales.module.js';
 import { EsalesArgumentError } from '../../lib/errors/esales-argument.error.js';
-import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
-import { ElevateStandIn, type StandInRequest } from '../../lib/testing/elevate-stand-in.js';
-import { CaptureLogger } from '../support/capture-logger.js';
+import type { StandInRequest } from '../../lib/testing/elevate-stand-in.js';
+import {
+  BROWSER_UA,
+  testApp,
+  type Platform,
+  type TestApp,
+  type TestAppOptions,
+} from '../support/test-app.js';
 
 const PRIVATE_KEY = 'click-tracking-private-key';
 const SESSION = 'b106299c-eac0-4f6f-96d2-93e57c255784';
 const CUSTOMER = 'd9528030-509c-4e0f-b585-7168f1e9feca';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SIGNED_IN = new CustomerKeyAuthentication(PRIVATE_KEY, 'internal-user-42');
-const BROWSER_UA =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 const GOOGLEBOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
-type Platform = 'express' | 'fastify';
 type Sender = { send(body: string): unknown };
 
 /** Express's `res.redirect(status, url)` and Fastify's `reply.redirect(url, status)`. */
@@ -140,54 +136,18 @@ class AccountController {
   }
 }
 
-interface TestApp {
-  app: INestApplication;
-  url: string;
-  service: EsalesNotificationService;
-  logs: CaptureLogger;
-}
-
-async function startApp(
+/** An app of the three controllers on `platform`, with a stand-in of its own. */
+const startApp = (
   platform: Platform,
   options: Partial<EsalesModuleOptions>,
-  extra: ModuleMetadata = {},
-  trustProxy = false,
-): Promise<TestApp> {
-  @Module({
-    imports: [
-      EsalesModule.forRoot({
-        allowInsecureClusterUrl: true,
-        defaultMarket: 'UK',
-        markets: { UK: {}, Sweden: {} },
-        privateKey: PRIVATE_KEY,
-        retryBaseDelayMs: 10,
-        retryMaxDelayMs: 50,
-        shutdownTimeoutMs: 500,
-        ...options,
-      }),
-    ],
+  more: TestAppOptions = {},
+): Promise<TestApp> =>
+  testApp({
+    platform,
+    options: { markets: { UK: {}, Sweden: {} }, privateKey: PRIVATE_KEY, ...options },
     controllers: [ProductsController, CatalogController, AccountController],
-    providers: extra.providers ?? [],
-  })
-  class ClickAppModule {}
-  const logs = new CaptureLogger();
-  const adapter =
-    platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ trustProxy });
-  const app = await NestFactory.create(ClickAppModule, adapter, { logger: logs });
-  if (platform === 'express' && trustProxy) {
-    (app.getHttpAdapter().getInstance() as { set(k: string, v: unknown): void }).set(
-      'trust proxy',
-      true,
-    );
-  }
-  await app.listen(0, '127.0.0.1');
-  return {
-    app,
-    url: (await app.getUrl()).replace('[::1]', '127.0.0.1'),
-    service: app.get(EsalesNotificationService),
-    logs,
-  };
-}
+    ...more,
+  });
 
 interface Visit {
   status: number;
@@ -234,28 +194,23 @@ function cookieOf(setCookies: string[], name: string): { value: string; line: st
 }
 
 describe.each<Platform>(['express', 'fastify'])('click tracking on %s', (platform) => {
-  let standIn: ElevateStandIn;
   let t: TestApp;
 
   /** The requests the stand-in has received so far, once the app's queue is idle. */
   const delivered = async (): Promise<StandInRequest[]> => {
     await t.service.flush(5_000);
-    return standIn.requests;
+    return t.standIn.requests;
   };
 
   beforeAll(async () => {
-    standIn = await ElevateStandIn.start({ privateKey: PRIVATE_KEY });
     // Longer than the 2 s the slow stand-in below takes to answer.
-    t = await startApp(platform, { clusterUrl: standIn.url, requestTimeoutMs: 5_000 });
+    t = await startApp(platform, { requestTimeoutMs: 5_000 });
   });
 
-  afterAll(async () => {
-    await t.app.close();
-    await standIn.close();
-  });
+  afterAll(() => t.close());
 
-  beforeEach(() => standIn.clear());
-  afterEach(() => standIn.respondWith());
+  beforeEach(() => t.standIn.clear());
+  afterEach(() => t.standIn.respondWith());
 
   it('sends the click of a visitor with Apptus cookies, and sets no cookie', async () => {
     const before = t.service.getStats();
@@ -436,7 +391,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking on %s', (platfor
     const [request] = await delivered();
     expect(request?.body).toMatchObject({ market: 'Sweden' });
 
-    standIn.clear();
+    t.standIn.clear();
     const before = t.service.getStats().skippedBy.unknownMarket;
     const response = await visit(t.url, '/products/p1/redirect?market=Narnia', {
       cookie: VISITOR_COOKIES,
@@ -490,7 +445,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking on %s', (platfor
 
   it('answers the redirect before Elevate has answered the notification', async () => {
     let answered = false;
-    standIn.respondWith(async (_request, elevate) => {
+    t.standIn.respondWith(async (_request, elevate) => {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       answered = true;
       return elevate();
@@ -535,29 +490,17 @@ describe.each<Platform>(['express', 'fastify'])('click tracking on %s', (platfor
 });
 
 describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', (platform) => {
-  let standIn: ElevateStandIn;
   const apps: TestApp[] = [];
-
-  beforeAll(async () => {
-    standIn = await ElevateStandIn.start({ privateKey: PRIVATE_KEY });
-  });
   afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.app.close()));
-    standIn.clear();
+    await Promise.all(apps.splice(0).map((a) => a.close()));
   });
-  afterAll(() => standIn.close());
 
+  /** A fresh app and stand-in for one test, closed after it. */
   const start = async (
     options: Partial<EsalesModuleOptions>,
-    extra?: ModuleMetadata,
-    trustProxy?: boolean,
+    more?: TestAppOptions,
   ): Promise<TestApp> => {
-    const app = await startApp(
-      platform,
-      { clusterUrl: standIn.url, ...options },
-      extra,
-      trustProxy,
-    );
+    const app = await startApp(platform, options, more);
     apps.push(app);
     return app;
   };
@@ -574,8 +517,8 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
       cookie: cookieHeader({ 'apptus.sessionKey': SESSION, 'apptus.customerKey': CUSTOMER }),
     });
     await t.service.flush();
-    expect(standIn.requests[0]?.status).toBe(204);
-    expect(standIn.requests[0]?.body).toMatchObject({
+    expect(t.standIn.requests[0]?.status).toBe(204);
+    expect(t.standIn.requests[0]?.body).toMatchObject({
       sessionKey: SESSION,
       customerKey: SIGNED_IN.customerKey,
       token: SIGNED_IN.token,
@@ -589,7 +532,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     await visit(t.url, '/products/p1/moved', { 'accept-language': 'sv', cookie: VISITOR_COOKIES });
     await visit(t.url, '/products/p1/moved', { cookie: VISITOR_COOKIES });
     await t.service.flush();
-    expect(standIn.requests.map((r) => (r.body as { market: string }).market)).toEqual([
+    expect(t.standIn.requests.map((r) => (r.body as { market: string }).market)).toEqual([
       'Sweden',
       'UK',
     ]);
@@ -604,7 +547,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     const response = await visit(t.url, '/products/p1/moved', { cookie: VISITOR_COOKIES });
     expect(response.status).toBe(301);
     await t.service.flush();
-    expect(standIn.requests).toHaveLength(0);
+    expect(t.standIn.requests).toHaveLength(0);
     expect(
       t.logs.lines.some((l) => l.level === 'warn' && l.message.includes('market service down')),
     ).toBe(true);
@@ -615,7 +558,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     const response = await visit(t.url, '/products/p1/moved', { cookie: VISITOR_COOKIES });
     expect(response.status).toBe(301);
     await t.service.flush();
-    expect(standIn.requests).toHaveLength(0);
+    expect(t.standIn.requests).toHaveLength(0);
     expect(t.logs.lines.some((l) => l.level === 'warn' && l.message.includes('synchronous'))).toBe(
       true,
     );
@@ -638,7 +581,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     expect(response.status).toBe(500);
     expect(response.setCookies).toEqual([]);
     await t.service.flush();
-    expect(standIn.requests).toHaveLength(0);
+    expect(t.standIn.requests).toHaveLength(0);
   });
 
   it('sends once when the interceptor is also registered globally', async () => {
@@ -649,7 +592,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     const response = await visit(t.url, '/products/p1/redirect', { cookie: VISITOR_COOKIES });
     expect(response.status).toBe(302);
     await t.service.flush();
-    expect(standIn.requests).toHaveLength(1);
+    expect(t.standIn.requests).toHaveLength(1);
     expect(t.service.getStats().enqueued).toBe(1);
   });
 
@@ -665,7 +608,9 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     );
     await visit(t.url, '/products/p1/moved', { cookie: VISITOR_COOKIES });
     await t.service.flush();
-    expect(standIn.requests.map((r) => (r.body as { market: string }).market)).toEqual(['Sweden']);
+    expect(t.standIn.requests.map((r) => (r.body as { market: string }).market)).toEqual([
+      'Sweden',
+    ]);
   });
 
   it('notifies bots too with ignoreBots: false, and sets no cookie with assignVisitorCookies: false', async () => {
@@ -673,8 +618,8 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     const response = await visit(t.url, '/products/p1/redirect', { 'user-agent': GOOGLEBOT_UA });
     expect(response.setCookies).toEqual([]);
     await t.service.flush();
-    expect(standIn.requests).toHaveLength(1);
-    expect(standIn.requests[0]?.body).toMatchObject({
+    expect(t.standIn.requests).toHaveLength(1);
+    expect(t.standIn.requests[0]?.body).toMatchObject({
       customerKey: expect.stringMatching(UUID),
       sessionKey: expect.stringMatching(UUID),
     });
@@ -683,8 +628,7 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
   it('uses the configured cookie names and domain, and Secure behind an https proxy', async () => {
     const t = await start(
       { cookieNames: { sessionKey: 'sk', customerKey: 'ck' }, cookieDomain: '.example.com' },
-      {},
-      true,
+      { trustProxy: true },
     );
     const response = await visit(t.url, '/products/p1/redirect', {
       'x-forwarded-proto': 'https',
@@ -695,23 +639,21 @@ describe.each<Platform>(['express', 'fastify'])('click tracking options on %s', 
     expect(customer?.line).toContain('Domain=.example.com');
     expect(customer?.line).toContain('Secure');
     await t.service.flush();
-    expect(standIn.requests[0]?.body).toMatchObject({
+    expect(t.standIn.requests[0]?.body).toMatchObject({
       sessionKey: SESSION,
       customerKey: customer?.value,
     });
   });
 
   it('still redirects at once while the cluster is down', async () => {
-    const down = await ElevateStandIn.start();
-    const url = down.url;
-    await down.close();
     const t = await start({
-      clusterUrl: url,
       maxAttempts: 2,
       breakerThreshold: 2,
       breakerCooldownMs: 100,
       deliveryTimeoutMs: 1_000,
     });
+    // The cluster goes away before the first click: nothing listens on its port.
+    await t.standIn.close();
     for (let i = 0; i < 5; i++) {
       const response = await visit(t.url, `/products/p${i}/redirect`, { cookie: VISITOR_COOKIES });
       expect(response.status).toBe(302);

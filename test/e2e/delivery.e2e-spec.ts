@@ -1,6 +1,5 @@
 import * as fsp from 'node:fs/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { INestApplicationContext } from '@nestjs/common';
 import { CustomerKeyAuthenticationService } from '../../lib/auth/customer-key-authentication.service.js';
 import type {
   EsalesModuleOptions,
@@ -11,21 +10,15 @@ import type {
   EsalesDropReason,
 } from '../../lib/delivery/esales-delivery-hooks.interface.js';
 import type { EsalesBreakerState, EsalesStats } from '../../lib/delivery/esales-stats.interface.js';
-import { EsalesModule } from '../../lib/esales.module.js';
-import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error.js';
 import { EsalesCustomerKeyRejectedError } from '../../lib/errors/esales-customer-key-rejected.error.js';
 import type { EsalesDeliveryError } from '../../lib/errors/esales.error.js';
 import { EsalesServerError } from '../../lib/errors/esales-server.error.js';
 import { EsalesTimeoutError } from '../../lib/errors/esales-timeout.error.js';
 import { EsalesUndeliveredError } from '../../lib/errors/esales-undelivered.error.js';
-import {
-  ElevateStandIn,
-  type ElevateStandInOptions,
-  type StandInRequest,
-} from '../../lib/testing/elevate-stand-in.js';
-import { boot } from '../support/boot.js';
+import { ElevateStandIn, type StandInRequest } from '../../lib/testing/elevate-stand-in.js';
 import type { CaptureLogger } from '../support/capture-logger.js';
+import { testApp, type TestApp } from '../support/test-app.js';
 
 /*
  * The delivery engine end to end: real sockets to a local Elevate stand-in, real timers, small
@@ -108,53 +101,31 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-interface Rig {
-  standIn: ElevateStandIn;
-  app: INestApplicationContext;
-  logs: CaptureLogger;
-  service: EsalesNotificationService;
-  /** Closes the app (idempotent); resolves once Nest's shutdown hooks ran. */
-  closeApp(): Promise<void>;
+interface Rig extends TestApp {
   warnings(pattern: RegExp): string[];
 }
 
-/** A fresh stand-in and a fresh app pointed at it (stats start at zero). */
-async function rigWith(
-  options: Partial<EsalesModuleOptions> = {},
-  standInOptions: ElevateStandInOptions = {},
-): Promise<Rig> {
-  const standIn = await ElevateStandIn.start(standInOptions);
-  closers.push(() => standIn.close());
-  const { app, logs } = await boot([
-    EsalesModule.forRoot({
-      clusterUrl: standIn.url,
-      allowInsecureClusterUrl: true,
-      defaultMarket: 'UK',
-      ...FAST,
-      ...options,
-    }),
-  ]);
-  allLogs.push(logs);
-  let closing: Promise<void> | undefined;
-  const closeApp = (): Promise<void> => (closing ??= app.close());
-  closers.push(closeApp);
+/**
+ * A fresh stand-in and a fresh app pointed at it (stats start at zero): FAST under `options`, and
+ * no private key unless they give one (which the stand-in then shares).
+ */
+async function rigWith(options: Partial<EsalesModuleOptions> = {}): Promise<Rig> {
+  const t = await testApp({ moduleDefaults: true, options: { ...FAST, ...options } });
+  closers.push(() => t.standIn.close(), t.closeApp);
+  allLogs.push(t.logs);
   return {
-    standIn,
-    app,
-    logs,
-    service: app.get(EsalesNotificationService),
-    closeApp,
+    ...t,
     warnings: (pattern) =>
-      logs.lines.filter((l) => l.level === 'warn' && pattern.test(l.message)).map((l) => l.message),
+      t.logs.lines
+        .filter((l) => l.level === 'warn' && pattern.test(l.message))
+        .map((l) => l.message),
   };
 }
 
 // Every test runs once per transport: the engine must get the same outcomes from both.
 describe.each(TRANSPORTS)('with the %s transport', (transport) => {
-  const rig = (
-    options: Partial<EsalesModuleOptions> = {},
-    standInOptions: ElevateStandInOptions = {},
-  ): Promise<Rig> => rigWith({ transport, ...options }, standInOptions);
+  const rig = (options: Partial<EsalesModuleOptions> = {}): Promise<Rig> =>
+    rigWith({ transport, ...options });
 
   describe('delivery engine against a misbehaving Elevate stand-in', () => {
     it('delivers every notification exactly once when every second request gets a 503', async () => {
@@ -400,10 +371,7 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
 
     it('never retries 400 or 403, counts them as rejected, and keeps the breaker closed', async () => {
       // breakerThreshold 1: were a 4xx counted against the breaker, it would open.
-      const { standIn, service, app } = await rig(
-        { breakerThreshold: 1, privateKey: PRIVATE_KEY },
-        { privateKey: PRIVATE_KEY },
-      );
+      const { standIn, service, app } = await rig({ breakerThreshold: 1, privateKey: PRIVATE_KEY });
       standIn.respondWith((request, elevate) =>
         idOf(request) === 'n-400' ? { status: 400, body: 'Product key is missing.' } : elevate(),
       );
@@ -556,15 +524,12 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
       it('tells onDelivered and onFailed about each outcome, without customer key or token', async () => {
         const delivered: EsalesDeliveryEvent[] = [];
         const failed: [EsalesDeliveryEvent, EsalesDeliveryError][] = [];
-        const { standIn, service, app } = await rig(
-          {
-            privateKey: PRIVATE_KEY,
-            maxAttempts: 2,
-            onDelivered: (event) => void delivered.push(event),
-            onFailed: (event, error) => void failed.push([event, error]),
-          },
-          { privateKey: PRIVATE_KEY },
-        );
+        const { standIn, service, app } = await rig({
+          privateKey: PRIVATE_KEY,
+          maxAttempts: 2,
+          onDelivered: (event) => void delivered.push(event),
+          onFailed: (event, error) => void failed.push([event, error]),
+        });
         const auth = app.get(CustomerKeyAuthenticationService).forVisitor('user-8');
         const signedIn = { customerKey: auth.customerKey, token: auth.token };
         let retryCount = 0;
@@ -672,10 +637,11 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     });
 
     it('logs no token or private key, and customer keys only masked', async () => {
-      const { standIn, service, app, logs } = await rig(
-        { privateKey: PRIVATE_KEY, maxAttempts: 2, requestTimeoutMs: 300 },
-        { privateKey: PRIVATE_KEY },
-      );
+      const { standIn, service, app, logs } = await rig({
+        privateKey: PRIVATE_KEY,
+        maxAttempts: 2,
+        requestTimeoutMs: 300,
+      });
       const auth = app.get(CustomerKeyAuthenticationService).forVisitor('user-9');
       const forgedKey = 'b'.repeat(64);
       const forgedToken = 'c'.repeat(64);

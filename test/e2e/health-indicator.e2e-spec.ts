@@ -1,12 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { EsalesModule } from '../../lib/esales.module.js';
-import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesHealthIndicator } from '../../lib/terminus.js';
-import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
-import { CaptureLogger } from '../support/capture-logger.js';
+import { testApp, type TestApp } from '../support/test-app.js';
 
 const VISITOR = {
   customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
@@ -34,44 +30,32 @@ interface Health {
 }
 
 describe('EsalesHealthIndicator on a real /health route', () => {
-  let app: INestApplication | undefined;
-  let standIn: ElevateStandIn | undefined;
+  let t: TestApp | undefined;
 
   afterEach(async () => {
-    await app?.close();
-    await standIn?.close();
-    app = standIn = undefined;
+    await t?.close();
+    t = undefined;
   });
 
-  async function start(clusterUrl: string, options: Record<string, number> = {}) {
-    @Module({
-      imports: [
-        TerminusModule,
-        EsalesModule.forRoot({
-          clusterUrl,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-          shutdownTimeoutMs: 0,
-          ...options,
-        }),
-      ],
+  async function start(options: Record<string, number> = {}) {
+    t = await testApp({
+      platform: 'express',
+      moduleDefaults: true,
+      options: { shutdownTimeoutMs: 0, ...options },
+      imports: [TerminusModule],
       controllers: [HealthController],
       providers: [EsalesHealthIndicator],
-    })
-    class HealthAppModule {}
-    app = await NestFactory.create(HealthAppModule, { logger: new CaptureLogger() });
-    await app.listen(0, '127.0.0.1');
-    const url = `${await app.getUrl()}/health`.replace('[::1]', '127.0.0.1');
+    });
+    const url = `${t.url}/health`;
     const health = async (): Promise<{ status: number; body: Health }> => {
       const response = await fetch(url);
       return { status: response.status, body: (await response.json()) as Health };
     };
-    return { service: app.get(EsalesNotificationService), health };
+    return { standIn: t.standIn, service: t.service, health };
   }
 
   it('is up, with the queue counters, while Elevate answers', async () => {
-    standIn = await ElevateStandIn.start();
-    const { service, health } = await start(standIn.url);
+    const { service, health } = await start();
     await service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' });
     const { status, body } = await health();
     expect(status).toBe(200);
@@ -92,14 +76,13 @@ describe('EsalesHealthIndicator on a real /health route', () => {
   });
 
   it('is down (503) while the circuit breaker is open', async () => {
-    const down = await ElevateStandIn.start();
-    const url = down.url;
-    await down.close();
-    const { service, health } = await start(url, {
+    const { standIn, service, health } = await start({
       maxAttempts: 1,
       breakerThreshold: 2,
       breakerCooldownMs: 60_000,
     });
+    // The cluster goes away before the first notification: nothing listens on its port.
+    await standIn.close();
     for (let i = 0; i < 2; i++) {
       await service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }).catch(() => undefined);
     }
@@ -110,9 +93,8 @@ describe('EsalesHealthIndicator on a real /health route', () => {
   });
 
   it('is down (503) while the queue is more than 90% full', async () => {
-    standIn = await ElevateStandIn.start();
+    const { standIn, service, health } = await start({ maxQueueSize: 10, concurrency: 1 });
     standIn.respondWith(() => 'hang');
-    const { service, health } = await start(standIn.url, { maxQueueSize: 10, concurrency: 1 });
     for (let i = 0; i < 9; i++) service.enqueueNonEsalesClick({ ...VISITOR, productKey: `p${i}` });
     expect((await health()).status).toBe(200);
     service.enqueueNonEsalesClick({ ...VISITOR, productKey: 'p9' });

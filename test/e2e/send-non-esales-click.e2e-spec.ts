@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { INestApplicationContext } from '@nestjs/common';
 import { CustomerKeyAuthenticationService } from '../../lib/auth/customer-key-authentication.service.js';
 import type { EsalesTransportName } from '../../lib/config/esales-options.interface.js';
 import { isRetryableNetworkCode } from '../../lib/delivery/retry-rules.js';
 import { ESALES_RESOLVED_OPTIONS, ESALES_TRANSPORT } from '../../lib/esales.constants.js';
 import { EsalesModule } from '../../lib/esales.module.js';
-import { EsalesNotificationService } from '../../lib/esales-notification.service.js';
 import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error.js';
 import { EsalesCustomerKeyRejectedError } from '../../lib/errors/esales-customer-key-rejected.error.js';
 import { EsalesError } from '../../lib/errors/esales.error.js';
@@ -16,11 +14,11 @@ import { EsalesServerError } from '../../lib/errors/esales-server.error.js';
 import { EsalesTimeoutError } from '../../lib/errors/esales-timeout.error.js';
 import { EsalesUnknownMarketError } from '../../lib/errors/esales-unknown-market.error.js';
 import { EsalesValidationError } from '../../lib/errors/esales-validation.error.js';
-import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
+import type { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
 import { AxiosEsalesTransport } from '../../lib/transport/axios.transport.js';
 import { UndiciEsalesTransport } from '../../lib/transport/undici.transport.js';
 import { boot } from '../support/boot.js';
-import type { CaptureLogger } from '../support/capture-logger.js';
+import { testApp, type TestApp } from '../support/test-app.js';
 
 const PRIVATE_KEY = 'stand-in-private-key';
 const PATH = '/api/v1/notifications/non-esales-click';
@@ -72,40 +70,30 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
   };
 
   describe('EsalesNotificationService.sendNonEsalesClick against a local Elevate stand-in', () => {
-    let standIn: ElevateStandIn;
-    let app: INestApplicationContext;
-    let logs: CaptureLogger;
-    let service: EsalesNotificationService;
+    let t: TestApp;
 
     beforeAll(async () => {
-      standIn = await ElevateStandIn.start({ privateKey: PRIVATE_KEY });
-      ({ app, logs } = await boot([
-        EsalesModule.forRoot({
-          clusterUrl: standIn.url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
+      t = await testApp({
+        moduleDefaults: true,
+        options: {
           privateKey: PRIVATE_KEY,
           markets: { UK: {}, Sweden: {} },
           transport,
           // One attempt and no breaker: this suite is about how a single answer maps to an outcome.
           // Retries and the breaker are covered in delivery.e2e-spec.ts.
           ...SINGLE_ATTEMPT,
-        }),
-      ]));
-      service = app.get(EsalesNotificationService);
+        },
+      });
     });
 
-    afterAll(async () => {
-      await app.close();
-      await standIn.close();
-    });
+    afterAll(() => t.close());
 
-    beforeEach(() => standIn.clear());
-    afterEach(() => standIn.respondWith());
+    beforeEach(() => t.standIn.clear());
+    afterEach(() => t.standIn.respondWith());
 
     it("sends the seed page's example request byte for byte", async () => {
       const seed = JSON.parse(SEED_BODY) as Record<string, string | null>;
-      await service.sendNonEsalesClick({
+      await t.service.sendNonEsalesClick({
         market: seed['market'] as string,
         customerKey: seed['customerKey'] as string,
         sessionKey: seed['sessionKey'] as string,
@@ -113,8 +101,8 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
         productKey: seed['productKey'],
         variantKey: seed['variantKey'],
       });
-      const [request] = standIn.requests;
-      expect(standIn.requests).toHaveLength(1);
+      const [request] = t.standIn.requests;
+      expect(t.standIn.requests).toHaveLength(1);
       expect(request?.method).toBe('POST');
       expect(request?.path).toBe(PATH);
       expect(request?.headers['content-type']).toBe('application/json');
@@ -123,55 +111,60 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     });
 
     it('sends a variant-only click with productKey null, which Elevate accepts', async () => {
-      await service.sendNonEsalesClick({ ...VISITOR, variantKey: '79709_grey_medium' });
-      expect(standIn.requests[0]?.body).toMatchObject({
+      await t.service.sendNonEsalesClick({ ...VISITOR, variantKey: '79709_grey_medium' });
+      expect(t.standIn.requests[0]?.body).toMatchObject({
         productKey: null,
         variantKey: '79709_grey_medium',
       });
-      expect(standIn.requests[0]?.status).toBe(204);
+      expect(t.standIn.requests[0]?.status).toBe(204);
     });
 
     it('sends a signed-in visitor with the token Elevate validates', async () => {
-      const auth = app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
-      await service.sendNonEsalesClick({
+      const auth = t.app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
+      await t.service.sendNonEsalesClick({
         customerKey: auth.customerKey,
         sessionKey: VISITOR.sessionKey,
         token: auth.token,
         productKey: 'shirt_79709',
       });
-      expect(standIn.requests[0]?.body).toMatchObject({
+      expect(t.standIn.requests[0]?.body).toMatchObject({
         customerKey: auth.customerKey,
         token: auth.token,
       });
-      expect(standIn.requests[0]?.status).toBe(204);
+      expect(t.standIn.requests[0]?.status).toBe(204);
     });
 
     it('reuses one keep-alive connection', async () => {
-      await service.sendNonEsalesClick({ ...VISITOR, productKey: 'a' });
-      await service.sendNonEsalesClick({ ...VISITOR, productKey: 'b' });
-      const [first, second] = standIn.requests;
+      await t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'a' });
+      await t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'b' });
+      const [first, second] = t.standIn.requests;
       expect(first?.remotePort).toBeDefined();
       expect(second?.remotePort).toBe(first?.remotePort);
     });
 
     it('resolves on any 2xx', async () => {
-      standIn.respondWith(() => ({ status: 200, body: 'ok' }));
+      t.standIn.respondWith(() => ({ status: 200, body: 'ok' }));
       await expect(
-        service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+        t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
       ).resolves.toBeUndefined();
     });
 
     it('maps 400 to EsalesBadRequestError with the context fields', async () => {
-      standIn.respondWith(() => ({ status: 400, body: 'Product key is missing.' }));
+      t.standIn.respondWith(() => ({ status: 400, body: 'Product key is missing.' }));
       const error = await rejection(
-        service.sendNonEsalesClick({ ...VISITOR, id: 'n-400', market: 'Sweden', productKey: 'p' }),
+        t.service.sendNonEsalesClick({
+          ...VISITOR,
+          id: 'n-400',
+          market: 'Sweden',
+          productKey: 'p',
+        }),
       );
       expect(error).toBeInstanceOf(EsalesBadRequestError);
       expect(error).toMatchObject({
         name: 'EsalesBadRequestError',
         status: 400,
         market: 'Sweden',
-        endpoint: `${standIn.url}${PATH}`,
+        endpoint: `${t.standIn.url}${PATH}`,
         notificationId: 'n-400',
         bodyExcerpt: 'Product key is missing.',
       });
@@ -180,14 +173,14 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     it("maps Elevate's 403 for a token that does not validate to EsalesCustomerKeyRejectedError", async () => {
       const forged = 'f'.repeat(64);
       const error = await rejection(
-        service.sendNonEsalesClick({
+        t.service.sendNonEsalesClick({
           ...VISITOR,
           customerKey: 'a'.repeat(64),
           token: forged,
           productKey: 'p',
         }),
       );
-      expect(standIn.requests[0]?.status).toBe(403);
+      expect(t.standIn.requests[0]?.status).toBe(403);
       expect(error).toBeInstanceOf(EsalesCustomerKeyRejectedError);
       expect(error).toMatchObject({ status: 403, market: 'UK' });
       expect(error.message).not.toContain(forged);
@@ -195,13 +188,13 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
 
     it('maps 5xx to EsalesServerError with the status and a bounded, token-free excerpt', async () => {
       const token = 'e'.repeat(64);
-      standIn.respondWith(() => ({
+      t.standIn.respondWith(() => ({
         status: 503,
         body: `Cluster busy, echoing ${token} ${'x'.repeat(10_000)}`,
         headers: { 'Retry-After': '3' },
       }));
       const error = await rejection(
-        service.sendNonEsalesClick({ ...VISITOR, token, productKey: 'p' }),
+        t.service.sendNonEsalesClick({ ...VISITOR, token, productKey: 'p' }),
       );
       expect(error).toBeInstanceOf(EsalesServerError);
       const serverError = error as EsalesServerError;
@@ -214,15 +207,15 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     });
 
     it('maps an unexpected status to EsalesServerError too', async () => {
-      standIn.respondWith(() => ({ status: 404, body: 'Not Found' }));
-      const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+      t.standIn.respondWith(() => ({ status: 404, body: 'Not Found' }));
+      const error = await rejection(t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
       expect(error).toBeInstanceOf(EsalesServerError);
       expect(error.status).toBe(404);
     });
 
     it('maps a reset connection to EsalesNetworkError', async () => {
-      standIn.respondWith(() => 'reset');
-      const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+      t.standIn.respondWith(() => 'reset');
+      const error = await rejection(t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
       expect(error).toBeInstanceOf(EsalesNetworkError);
       // axios reports Node's "socket hang up" (ECONNRESET); undici its own "other side closed"
       // (UND_ERR_SOCKET), or ECONNRESET when the reset arrives first. Either way it is retried.
@@ -233,7 +226,7 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
 
     it('rejects an invalid notification with EsalesValidationError before any I/O', async () => {
       const error = await rejection(
-        service.sendNonEsalesClick({ ...VISITOR, sessionKey: '', token: 'not-hex' }),
+        t.service.sendNonEsalesClick({ ...VISITOR, sessionKey: '', token: 'not-hex' }),
       );
       expect(error).toBeInstanceOf(EsalesValidationError);
       expect((error as EsalesValidationError).fields.sort()).toEqual([
@@ -243,49 +236,45 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
       ]);
       expect(error.message).toContain('Product key is missing.');
       expect(error.message).not.toContain('not-hex');
-      expect(standIn.requests).toHaveLength(0);
+      expect(t.standIn.requests).toHaveLength(0);
     });
 
     it('rejects a market outside `markets` before any I/O', async () => {
       const error = await rejection(
-        service.sendNonEsalesClick({ ...VISITOR, market: 'Norway', productKey: 'p' }),
+        t.service.sendNonEsalesClick({ ...VISITOR, market: 'Norway', productKey: 'p' }),
       );
       expect(error).toBeInstanceOf(EsalesUnknownMarketError);
       expect(error).toBeInstanceOf(EsalesValidationError);
       expect(error.market).toBe('Norway');
-      expect(standIn.requests).toHaveLength(0);
+      expect(t.standIn.requests).toHaveLength(0);
     });
 
     it('answers a large error page with its status, reading only the start of it', async () => {
-      standIn.respondWith(() => ({ status: 503, body: `<html>${'busy '.repeat(14_000)}</html>` }));
-      const error = await rejection(service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
+      t.standIn.respondWith(() => ({
+        status: 503,
+        body: `<html>${'busy '.repeat(14_000)}</html>`,
+      }));
+      const error = await rejection(t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }));
       expect(error).toBeInstanceOf(EsalesServerError);
       expect(error.status).toBe(503);
       expect((error as EsalesServerError).bodyExcerpt.startsWith('<html>busy busy')).toBe(true);
     });
 
     describe('with a short requestTimeoutMs', () => {
-      let shortApp: INestApplicationContext;
+      let short: TestApp;
       beforeAll(async () => {
-        ({ app: shortApp } = await boot([
-          EsalesModule.forRoot({
-            clusterUrl: standIn.url,
-            allowInsecureClusterUrl: true,
-            defaultMarket: 'UK',
-            requestTimeoutMs: 300,
-            transport,
-            ...SINGLE_ATTEMPT,
-          }),
-        ]));
+        short = await testApp({
+          standIn: t.standIn,
+          moduleDefaults: true,
+          options: { requestTimeoutMs: 300, transport, ...SINGLE_ATTEMPT },
+        });
       });
-      afterAll(() => shortApp.close());
+      afterAll(() => short.close());
 
       it('gives up on a cluster that never answers with EsalesTimeoutError', async () => {
-        standIn.respondWith(() => 'hang');
+        t.standIn.respondWith(() => 'hang');
         const error = await rejection(
-          shortApp
-            .get(EsalesNotificationService)
-            .sendNonEsalesClick({ ...VISITOR, id: 'n-slow', productKey: 'p' }),
+          short.service.sendNonEsalesClick({ ...VISITOR, id: 'n-slow', productKey: 'p' }),
         );
         expect(error).toBeInstanceOf(EsalesTimeoutError);
         expect(error).toMatchObject({ timeoutMs: 300, notificationId: 'n-slow', market: 'UK' });
@@ -293,28 +282,26 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
       });
 
       it('gives up on a cluster that answers too slowly with EsalesTimeoutError', async () => {
-        standIn.respondWith(() => ({ status: 204, delayMs: 1_500 }));
+        t.standIn.respondWith(() => ({ status: 204, delayMs: 1_500 }));
         await expect(
-          shortApp
-            .get(EsalesNotificationService)
-            .sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+          short.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
         ).rejects.toBeInstanceOf(EsalesTimeoutError);
       });
     });
 
     // Runs last: every error the suite provoked, and every log line, checked for secrets.
     it('never puts the private key or a token into a log line, error message or inspected error', () => {
-      const auth = app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
+      const auth = t.app.get(CustomerKeyAuthenticationService).forVisitor('internal-user-7');
       const secrets = [PRIVATE_KEY, auth.token, 'f'.repeat(64), 'e'.repeat(64)];
       expect(seen.length).toBeGreaterThanOrEqual(8);
       const shown = [
-        logs.text(),
+        t.logs.text(),
         ...seen.flatMap((error) => [
           error.message,
           JSON.stringify(error),
           inspect(error, { depth: 5 }),
         ]),
-        inspect(app.get(ESALES_RESOLVED_OPTIONS), { depth: 5, showHidden: true }),
+        inspect(t.app.get(ESALES_RESOLVED_OPTIONS), { depth: 5, showHidden: true }),
       ].join('\n');
       for (const secret of secrets) expect(shown).not.toContain(secret);
     });
@@ -322,51 +309,32 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
 
   describe('EsalesModule shutdown', () => {
     it('closes its keep-alive connections when the app closes', async () => {
-      const standIn = await ElevateStandIn.start();
+      const t = await testApp({ moduleDefaults: true, options: { transport } });
       try {
-        const { app } = await boot([
-          EsalesModule.forRoot({
-            clusterUrl: standIn.url,
-            allowInsecureClusterUrl: true,
-            defaultMarket: 'UK',
-            transport,
-          }),
-        ]);
-        await app
-          .get(EsalesNotificationService)
-          .sendNonEsalesClick({ ...VISITOR, productKey: 'p' });
-        expect(await standIn.openConnections()).toBe(1);
-        await app.close();
-        expect(await connectionsAfterClose(standIn)).toBe(0);
+        await t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' });
+        expect(await t.standIn.openConnections()).toBe(1);
+        await t.closeApp();
+        expect(await connectionsAfterClose(t.standIn)).toBe(0);
       } finally {
-        await standIn.close();
+        await t.close();
       }
     });
   });
 
   describe('EsalesNotificationService when the cluster is down', () => {
     it('rejects with EsalesNetworkError (ECONNREFUSED)', async () => {
-      const standIn = await ElevateStandIn.start();
-      const url = standIn.url;
-      await standIn.close();
-      const { app } = await boot([
-        EsalesModule.forRoot({
-          clusterUrl: url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-          transport,
-          ...SINGLE_ATTEMPT,
-        }),
-      ]);
+      const t = await testApp({ moduleDefaults: true, options: { transport, ...SINGLE_ATTEMPT } });
       try {
+        // The cluster goes away before the first notification: nothing listens on its port.
+        await t.standIn.close();
         const error = await rejection(
-          app.get(EsalesNotificationService).sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
+          t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'p' }),
         );
         expect(error).toBeInstanceOf(EsalesNetworkError);
         expect((error as EsalesNetworkError).code).toBe('ECONNREFUSED');
-        expect(error.endpoint).toBe(`${url}${PATH}`);
+        expect(error.endpoint).toBe(`${t.standIn.url}${PATH}`);
       } finally {
-        await app.close();
+        await t.close();
       }
     });
   });
@@ -374,29 +342,21 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
 
 describe('EsalesModule transport option', () => {
   it('uses undici by default, and releases its sockets when the app closes', async () => {
-    const standIn = await ElevateStandIn.start();
+    const t = await testApp({ moduleDefaults: true });
     try {
-      const { app } = await boot([
-        EsalesModule.forRoot({
-          clusterUrl: standIn.url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-        }),
-      ]);
-      expect(app.get(ESALES_TRANSPORT)).toBeInstanceOf(UndiciEsalesTransport);
-      const service = app.get(EsalesNotificationService);
-      await service.sendNonEsalesClick({ ...VISITOR, productKey: 'a' });
-      await service.sendNonEsalesClick({ ...VISITOR, productKey: 'b' });
+      expect(t.app.get(ESALES_TRANSPORT)).toBeInstanceOf(UndiciEsalesTransport);
+      await t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'a' });
+      await t.service.sendNonEsalesClick({ ...VISITOR, productKey: 'b' });
       // One keep-alive connection, reused.
-      expect(await standIn.openConnections()).toBe(1);
-      expect(standIn.requests[1]?.remotePort).toBe(standIn.requests[0]?.remotePort);
+      expect(await t.standIn.openConnections()).toBe(1);
+      expect(t.standIn.requests[1]?.remotePort).toBe(t.standIn.requests[0]?.remotePort);
 
       const started = performance.now();
-      await app.close();
+      await t.closeApp();
       expect(performance.now() - started).toBeLessThan(3_000);
-      expect(await connectionsAfterClose(standIn)).toBe(0);
+      expect(await connectionsAfterClose(t.standIn)).toBe(0);
     } finally {
-      await standIn.close();
+      await t.close();
     }
   });
 

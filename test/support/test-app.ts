@@ -26,10 +26,25 @@ export type Platform = 'express' | 'fastify';
 export interface TestAppOptions {
   /** Serve HTTP on this platform (with `controllers`); without it, an application context. */
   readonly platform?: Platform;
-  /** Module options over the defaults (the stand-in's URL, market UK, the shared private key). */
+  /** Trust `X-Forwarded-*` as behind a proxy (Express's 'trust proxy', Fastify's `trustProxy`). */
+  readonly trustProxy?: boolean;
+  /**
+   * Module options over the defaults: the stand-in's URL, market UK, and (unless `moduleDefaults`)
+   * the shared private key, fast retries (10–50 ms) and a short shutdown (500 ms).
+   */
   readonly options?: Partial<EsalesModuleOptions>;
-  /** Options of the stand-in (its private key defaults to the module's). */
-  readonly standIn?: ElevateStandInOptions;
+  /**
+   * Leave the private key, retry delays and shutdown timeout to the module's own defaults, as an
+   * app that sets none gets them; the stand-in then has a key only if `options.privateKey` gives one.
+   */
+  readonly moduleDefaults?: boolean;
+  /**
+   * Options of the stand-in to start (its private key defaults to the module's), or a running
+   * stand-in to share: the app then points at it, and `close()` leaves it running.
+   */
+  readonly standIn?: ElevateStandInOptions | ElevateStandIn;
+  /** More modules for the app, next to the `EsalesModule` (e.g. `TerminusModule`). */
+  readonly imports?: ModuleMetadata['imports'];
   readonly controllers?: Type[];
   readonly providers?: ModuleMetadata['providers'];
 }
@@ -42,18 +57,30 @@ export interface TestApp {
   readonly logs: CaptureLogger;
   /** The app's base URL on 127.0.0.1 (HTTP apps only; '' for a context). */
   readonly url: string;
-  /** Closes the app, then the stand-in. */
+  /** Closes the app only, leaving the stand-in up to be inspected; once (`close()` reuses it). */
+  closeApp(): Promise<void>;
+  /** Closes the app, then the stand-in (unless it was shared). */
   close(): Promise<void>;
 }
 
 /**
- * One builder for the e2e specs: starts an `ElevateStandIn`, boots an app whose `EsalesModule`
- * points at it (fast retries, short shutdown), and listens on a free loopback port when a platform
- * is given. Every spec's wiring in one place, so a new kind is a row in a table, not another copy.
+ * One builder for the e2e specs: starts an `ElevateStandIn` (or shares one), boots an app whose
+ * `EsalesModule` points at it (fast retries, short shutdown, unless `moduleDefaults`), and listens
+ * on a free loopback port when a platform is given. Every spec's wiring in one place, so a new kind
+ * is a row in a table, not another copy.
  */
 export async function testApp(spec: TestAppOptions = {}): Promise<TestApp> {
-  const privateKey = spec.options?.privateKey ?? TEST_PRIVATE_KEY;
-  const standIn = await ElevateStandIn.start({ privateKey, ...spec.standIn });
+  const tuned = !spec.moduleDefaults;
+  const privateKey = tuned
+    ? (spec.options?.privateKey ?? TEST_PRIVATE_KEY)
+    : spec.options?.privateKey;
+  const shared = spec.standIn instanceof ElevateStandIn ? spec.standIn : undefined;
+  const standIn =
+    shared ??
+    (await ElevateStandIn.start({ privateKey, ...(spec.standIn as ElevateStandInOptions) }));
+  const closeStandIn = async () => {
+    if (!shared) await standIn.close();
+  };
   try {
     @Module({
       imports: [
@@ -61,12 +88,12 @@ export async function testApp(spec: TestAppOptions = {}): Promise<TestApp> {
           clusterUrl: standIn.url,
           allowInsecureClusterUrl: true,
           defaultMarket: 'UK',
-          privateKey,
-          retryBaseDelayMs: 10,
-          retryMaxDelayMs: 50,
-          shutdownTimeoutMs: 500,
+          ...(tuned
+            ? { privateKey, retryBaseDelayMs: 10, retryMaxDelayMs: 50, shutdownTimeoutMs: 500 }
+            : {}),
           ...spec.options,
         }),
+        ...(spec.imports ?? []),
       ],
       controllers: spec.controllers ?? [],
       providers: spec.providers ?? [],
@@ -76,11 +103,19 @@ export async function testApp(spec: TestAppOptions = {}): Promise<TestApp> {
     let app: INestApplicationContext;
     let url = '';
     if (spec.platform) {
-      const adapter = spec.platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+      const trustProxy = spec.trustProxy ?? false;
+      const adapter =
+        spec.platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ trustProxy });
       const http = await NestFactory.create(TestAppModule, adapter, {
         logger: logs,
         abortOnError: false,
       });
+      if (spec.platform === 'express' && trustProxy) {
+        (http.getHttpAdapter().getInstance() as { set(k: string, v: unknown): void }).set(
+          'trust proxy',
+          true,
+        );
+      }
       await http.listen(0, '127.0.0.1');
       url = (await http.getUrl()).replace('[::1]', '127.0.0.1');
       app = http;
@@ -90,19 +125,22 @@ export async function testApp(spec: TestAppOptions = {}): Promise<TestApp> {
         abortOnError: false,
       });
     }
+    let closing: Promise<void> | undefined;
+    const closeApp = (): Promise<void> => (closing ??= app.close());
     return {
       standIn,
       app,
       service: app.get(EsalesNotificationService),
       logs,
       url,
+      closeApp,
       close: async () => {
-        await app.close();
-        await standIn.close();
+        await closeApp();
+        await closeStandIn();
       },
     };
   } catch (error) {
-    await standIn.close();
+    await closeStandIn();
     throw error;
   }
 }
