@@ -1,3 +1,5 @@
+import { sanitise } from './sanitize.js';
+
 /** Helpers for calling code the app supplies (hooks, resolvers) and reporting what it threw. */
 
 /**
@@ -9,10 +11,14 @@ export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&
   typeof (value as { then?: unknown }).then === 'function';
 
-/** An error for a log line: one line, whatever the app put in its message. */
-export const describeError = (error: unknown): string =>
-  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f]+/g,
-    ' ',
-  );
+/**
+ * An error for a log line: one sanitised line, whatever the app (or a library) put in it. Never
+ * throws, not even for a value whose `message` getter or `toString` does.
+ */
+export function describeError(error: unknown): string {
+  try {
+    return sanitise(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  } catch {
+    return '[an error that cannot be printed]';
+  }
+}

@@ -1,3 +1,5 @@
+import { maskCustomerKey } from '../common/redact.js';
+import { sanitise } from '../common/sanitize.js';
 import { BODY_EXCERPT_LENGTH } from '../esales.constants.js';
 import { EsalesBadRequestError } from '../errors/esales-bad-request.error.js';
 import { EsalesCustomerKeyRejectedError } from '../errors/esales-customer-key-rejected.error.js';
@@ -115,7 +117,12 @@ export function failureOfAnswer(
     const hint = NOTIFICATION_KINDS[name].badRequestHint;
     error = new EsalesBadRequestError(name, excerpt, context, hint);
   } else if (status === 403) error = new EsalesCustomerKeyRejectedError(name, context);
-  else error = new EsalesServerError(name, status, excerpt, noted, response.retryAfter);
+  else {
+    // Kept for the app to read, but it is the cluster's text: sanitised and bounded like the body.
+    const retryAfter =
+      response.retryAfter === undefined ? undefined : sanitise(response.retryAfter, 64);
+    error = new EsalesServerError(name, status, excerpt, noted, retryAfter);
+  }
   const wait = retryable ? retryAfterMs(response.retryAfter) : undefined;
   return {
     error,
@@ -146,10 +153,25 @@ export function failureOfTransport(
   return { error, retryable, withheld, overloaded: worthRetrying };
 }
 
-/** A bounded, single-line excerpt of a response body, with the request's secrets scrubbed if echoed. */
-function excerptOf(body: string, prepared: PreparedNotification): string {
-  let text = body.slice(0, BODY_EXCERPT_LENGTH * 2);
-  for (const secret of prepared.secrets) text = text.split(secret).join('[token]');
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > BODY_EXCERPT_LENGTH ? `${text.slice(0, BODY_EXCERPT_LENGTH)}…` : text;
+/** Keys shorter than this are not masked in excerpts: masking `p` would mask every letter p. */
+const MIN_MASKED_KEY_LENGTH = 8;
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A bounded, single-line, sanitised excerpt of a response body. Over the whole body the transport
+ * read, before it is cut: the request's secrets (token, payment token) are scrubbed in any letter
+ * case, and its customer and session keys masked as in log lines, should the cluster echo them.
+ */
+export function excerptOf(body: string, prepared: PreparedNotification): string {
+  let text = body;
+  if (prepared.secrets.length > 0) {
+    const secrets = new RegExp(prepared.secrets.map(escapeRegExp).join('|'), 'gi');
+    text = text.replace(secrets, '[token]');
+  }
+  for (const key of [prepared.customerKey, prepared.sessionKey]) {
+    if (key.length < MIN_MASKED_KEY_LENGTH) continue;
+    text = text.replace(new RegExp(escapeRegExp(key), 'gi'), maskCustomerKey(key));
+  }
+  return sanitise(text.replace(/\s+/g, ' ').trim(), BODY_EXCERPT_LENGTH);
 }

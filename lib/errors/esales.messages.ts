@@ -1,7 +1,12 @@
-/** Human-readable messages for the error family, kept in one place so wording stays consistent. */
+/**
+ * Human-readable messages for the error family, kept in one place so wording stays consistent. Every
+ * value that came from a request or the cluster goes through `quote` or `sanitise`: one line, no
+ * control or format characters, unambiguously delimited.
+ */
+import { quote } from '../common/sanitize.js';
 
 const describe = (endpointName: string, notificationId: string, market: string): string =>
-  `${endpointName} notification ${notificationId} (market "${market}")`;
+  `${endpointName} notification ${quote(notificationId, 256)} (market ${quote(market)})`;
 
 export const configErrorMessage = (problems: readonly string[]): string =>
   `Invalid nestjs-esales configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
@@ -11,7 +16,7 @@ export const validationErrorMessage = (subject: string, problems: readonly strin
   `Invalid ${subject}: ${problems.join('; ')}`;
 
 export const unknownMarketMessage = (market: string, known: readonly string[]): string =>
-  `Market "${market}" is not one of the configured markets (${known.map((m) => `"${m}"`).join(', ')})`;
+  `Market ${quote(market)} is not one of the configured markets (${known.map((m) => quote(m)).join(', ')})`;
 
 export const badRequestMessage = (
   name: string,
@@ -57,8 +62,8 @@ export const emptyArgumentMessage = (what: string, argument: string): string =>
   `${what}: ${argument} must be a non-empty string`;
 
 export const missingPrivateKeyMessage = (market: string): string =>
-  `no private key is configured for market "${market}": set privateKey (ESALES_PRIVATE_KEY) or ` +
-  `markets["${market}"].privateKey (ESALES_MARKET_<M>_PRIVATE_KEY)`;
+  `no private key is configured for market ${quote(market)}: set privateKey (ESALES_PRIVATE_KEY) or ` +
+  `markets[${quote(market)}].privateKey (ESALES_MARKET_<M>_PRIVATE_KEY)`;
 
 const UNDELIVERED_REASONS = {
   'queue-full': 'the delivery queue was full (maxQueueSize)',

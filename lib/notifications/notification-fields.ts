@@ -16,6 +16,20 @@ export const MAX_TICKET_LENGTH = 4096;
 export const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 /** The DTOs' message for `NO_CONTROL_CHARACTERS`; never echoes the value. */
 export const NO_CONTROL_CHARACTERS_MESSAGE = '$property must not contain control characters';
+/**
+ * Market names also refuse format characters (bidi overrides, zero-width characters), line and
+ * paragraph separators and lone surrogates: a market name is printed in warnings and is a metric
+ * attribute, so it must not be able to reorder or split a log line.
+ */
+export const MARKET_NAME_CHARACTERS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]*$/u;
+/** The DTOs' message for `MARKET_NAME_CHARACTERS`. */
+export const MARKET_NAME_CHARACTERS_MESSAGE =
+  '$property must not contain control or format characters or line separators';
+
+/** A market name the DTO accepts: non-empty, at most `MAX_MARKET_LENGTH`, only plain characters. */
+export const isMarketName = (value: unknown): value is string =>
+  isPlainString(value, MAX_MARKET_LENGTH) && MARKET_NAME_CHARACTERS.test(value);
+
 /** A customer-key token: 64 hex digits (HMAC-SHA256). */
 export const TOKEN_PATTERN = /^[0-9a-fA-F]{64}$/;
 /** Elevate's own wording for its 400 answer to a product-keyed notification without a key. */

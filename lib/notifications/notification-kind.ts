@@ -79,8 +79,10 @@ export interface PreparedNotification {
   readonly query: string;
   /** Kept only to scrub them from anything Elevate echoes back (token, payment token). */
   readonly secrets: readonly string[];
-  /** Kept for (masked) log lines. */
+  /** Kept for (masked) log lines, and to mask it where the cluster echoes it. */
   readonly customerKey: string;
+  /** Kept only to mask it where the cluster echoes it. */
+  readonly sessionKey: string;
   /** For delivery events: the product and variant keys of the kinds that have them, else null. */
   readonly productKey: string | null;
   readonly variantKey: string | null;

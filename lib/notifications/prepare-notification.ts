@@ -5,9 +5,9 @@ import { MessageAuthentication } from '../auth/message-authentication.js';
 import type { EsalesValidationProblem } from '../errors/esales-validation.error.js';
 import {
   MAX_KEY_LENGTH,
-  MAX_MARKET_LENGTH,
   isAbsent,
   isAbsentOrToken,
+  isMarketName,
   isPlainString,
 } from './notification-fields.js';
 import type {
@@ -70,7 +70,7 @@ export function acceptedFields(
   };
   for (const name of kind.fields) fields[name] = input[name];
   const valid =
-    isPlainString(fields['market'], MAX_MARKET_LENGTH) &&
+    isMarketName(fields['market']) &&
     isPlainString(fields['customerKey'], MAX_KEY_LENGTH) &&
     isPlainString(fields['sessionKey'], MAX_KEY_LENGTH) &&
     (isAbsent(fields['id']) || isPlainString(fields['id'], MAX_KEY_LENGTH)) &&
@@ -152,6 +152,7 @@ function serialise(
     query,
     secrets,
     customerKey,
+    sessionKey: fields['sessionKey'] as string,
     productKey: typeof own['productKey'] === 'string' ? own['productKey'] : null,
     variantKey: typeof own['variantKey'] === 'string' ? own['variantKey'] : null,
   };

@@ -1,6 +1,8 @@
 import { Expose } from 'class-transformer';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import {
+  MARKET_NAME_CHARACTERS,
+  MARKET_NAME_CHARACTERS_MESSAGE,
   MAX_KEY_LENGTH,
   MAX_MARKET_LENGTH,
   NO_CONTROL_CHARACTERS,
@@ -19,7 +21,7 @@ import {
 export abstract class VisitorNotificationDto {
   /** The visitor's market, e.g. `UK` or `Sweden`; the module's `defaultMarket` when absent. */
   @Expose()
-  @Matches(NO_CONTROL_CHARACTERS, { message: NO_CONTROL_CHARACTERS_MESSAGE })
+  @Matches(MARKET_NAME_CHARACTERS, { message: MARKET_NAME_CHARACTERS_MESSAGE })
   @MaxLength(MAX_MARKET_LENGTH)
   @IsNotEmpty()
   @IsString()

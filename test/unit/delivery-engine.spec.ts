@@ -84,6 +84,7 @@ const prepared = (id: string): PreparedNotification => ({
   query: '',
   secrets: [],
   customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+  sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
   productKey: id,
   variantKey: null,
 });
