@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Optional } from '@nestjs/common';
-import { isAxiosError } from 'axios';
+import { isAxiosError, type AxiosBasicCredentials, type RawAxiosRequestHeaders } from 'axios';
 import {
   EsalesTransportFailure,
   type EsalesTransport,
@@ -16,6 +16,22 @@ import {
 } from './transport-names.js';
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED']);
+
+/** What the transport sets itself (lower case, as axios compares header names). */
+const OWN_HEADERS = new Set(['content-type', 'accept']);
+
+/**
+ * Overrides of the instance's request defaults. `undefined` would not do: axios then falls back to
+ * the default; and `params: {}` is merged with the default params. `null` ends both (and `params`
+ * null never reaches a `paramsSerializer`). An empty `baseURL` is never put in front of a URL,
+ * `allowAbsoluteUrls: false` or not.
+ */
+const WITHOUT_INSTANCE_DEFAULTS = {
+  baseURL: '',
+  allowAbsoluteUrls: true,
+  params: null,
+  auth: null as unknown as AxiosBasicCredentials,
+} as const;
 
 /** The agents axios is given per request; undefined leaves the instance's default in place. */
 interface Agents {
@@ -37,6 +53,14 @@ export interface AxiosEsalesTransportOptions {
    * @default 4000
    */
   readonly idleConnectionMs?: number;
+  /**
+   * `true`: requests to the cluster carry the axios instance's request defaults too — its default
+   * headers (`Authorization`, `Cookie` and any other, `common`, `post` or instance-wide), `auth`,
+   * `params` / `paramsSerializer` and `baseURL` (with `allowAbsoluteUrls: false`, a `baseURL` is put
+   * in front of the cluster URL). Only for an instance whose defaults are meant for Elevate.
+   * @default false: none of them reach the cluster
+   */
+  readonly forwardInstanceDefaults?: boolean;
 }
 
 /**
@@ -47,6 +71,13 @@ export interface AxiosEsalesTransportOptions {
  * Connections to the cluster are reused: through the `httpAgent` / `httpsAgent` the axios instance
  * is configured with, or else through keep-alive agents of its own, created on the first send. The
  * service closes its own agents once its queue has drained; configured ones are the app's to close.
+ *
+ * The instance's defaults are written for the app's own APIs, so unless `forwardInstanceDefaults`
+ * is set none of its default headers (`Authorization`, `Cookie`, custom ones alike: every name in
+ * `defaults.headers`, `common` and `post` included), `auth`, `params` or `baseURL` reach the cluster:
+ * each request overrides them. What still applies is how the instance connects: its interceptors
+ * (whatever a request interceptor adds is sent: the app's choice), `proxy` (its `auth` becomes a
+ * `Proxy-Authorization` for the proxy) or the proxy environment variables, agents and `adapter`.
  */
 @Injectable()
 export class AxiosEsalesTransport implements EsalesTransport {
@@ -67,7 +98,12 @@ export class AxiosEsalesTransport implements EsalesTransport {
         method: 'POST',
         url,
         data: body,
-        headers: { 'Content-Type': 'application/json', Accept: '*/*' },
+        ...(this.options.forwardInstanceDefaults ? {} : WITHOUT_INSTANCE_DEFAULTS),
+        headers: {
+          ...(this.options.forwardInstanceDefaults ? {} : this.instanceHeadersUnset()),
+          'Content-Type': 'application/json',
+          Accept: '*/*',
+        },
         // Send the bytes as serialised: no re-encoding by axios or an app-wide default.
         transformRequest: [(data: string) => data],
         responseType: 'stream',
@@ -93,6 +129,27 @@ export class AxiosEsalesTransport implements EsalesTransport {
   close(): void {
     this.agents?.httpAgent?.destroy();
     this.agents?.httpsAgent?.destroy();
+  }
+
+  /**
+   * Every header name of the instance's defaults, set to `undefined`: axios merges header names
+   * caselessly and leaves a header whose value is `undefined` out of the request, while an
+   * interceptor can still set it. Read per request: the app may change its defaults at any time.
+   */
+  private instanceHeadersUnset(): RawAxiosRequestHeaders {
+    const unset: RawAxiosRequestHeaders = {};
+    const names = (headers: unknown): string[] =>
+      typeof headers === 'object' && headers !== null ? Object.keys(headers) : [];
+    const defaults: unknown = this.http.axiosRef.defaults.headers;
+    for (const name of names(defaults)) {
+      const value: unknown = (defaults as Record<string, unknown>)[name];
+      // A bucket (`common`, `post`, …) holds defaults; anything else is an instance-wide header.
+      const isBucket = typeof value === 'object' && value !== null && !Array.isArray(value);
+      for (const header of isBucket ? names(value) : [name]) {
+        if (!OWN_HEADERS.has(header.toLowerCase())) unset[header.toLowerCase()] = undefined;
+      }
+    }
+    return unset;
   }
 
   /** Keep-alive agents for what the axios instance has no agent configured for. */

@@ -4,7 +4,9 @@ import { AxiosEsalesTransport, type AxiosEsalesTransportOptions } from './axios.
 
 /**
  * What `transport: 'axios'` builds: an `AxiosEsalesTransport` on an axios instance of its own,
- * untouched by the app's `HttpModule` setup.
+ * untouched by the app's `HttpModule` setup. The instance copies `axios.defaults`; without
+ * `forwardInstanceDefaults` (the module never sets it) their headers, `auth`, `params` and
+ * `baseURL` stay off the cluster.
  */
 export const createAxiosTransport = (
   options: AxiosEsalesTransportOptions = {},

@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
-import axios from 'axios';
+import axios, { type CreateAxiosDefaults } from 'axios';
 import type { EsalesTransportName } from '../../lib/config/esales-options.interface.js';
 import { isRetryableNetworkCode } from '../../lib/delivery/retry-rules.js';
 import { EsalesModule } from '../../lib/esales.module.js';
@@ -18,6 +18,7 @@ import { EsalesNotificationService } from '../../lib/esales-notification.service
 import { NOTIFICATION_PATHS } from '../../lib/esales.constants.js';
 import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
 import { AxiosEsalesTransport } from '../../lib/transport/axios.transport.js';
+import { createAxiosTransport } from '../../lib/transport/create-axios-transport.js';
 import {
   EsalesTransportFailure,
   type EsalesTransport,
@@ -313,7 +314,7 @@ describe('the axios transport', () => {
     expect(await cluster.openConnections()).toBe(0);
   });
 
-  it("carries the module's notifications through the app's own HttpService, interceptors included", async () => {
+  it("carries the module's notifications through the app's own HttpService: its interceptors run, its default headers stay behind", async () => {
     const cluster = await standIn();
     // The app's own registration, with defaults and an interceptor the module's instance lacks.
     @Module({
@@ -346,10 +347,136 @@ describe('the axios transport', () => {
       productKey: 'p',
     });
     expect(cluster.requests).toHaveLength(1);
-    expect(cluster.requests[0]?.headers).toMatchObject({
-      'x-shop': 'sample',
-      'x-intercepted': 'yes',
+    expect(cluster.requests[0]?.headers['x-intercepted']).toBe('yes');
+    expect(cluster.requests[0]?.headers).not.toHaveProperty('x-shop');
+  });
+
+  /** An app's instance: defaults written for the app's own APIs, and an interceptor of its own. */
+  function appHttp(config: CreateAxiosDefaults = {}): HttpService {
+    const instance = axios.create({
+      headers: { 'X-App': '1', 'x-api-key': 'app-key' },
+      auth: { username: 'app', password: 'app-password' },
+      params: { api_key: 'k' },
+      baseURL: 'http://127.0.0.1:1/elsewhere',
+      ...config,
     });
+    instance.defaults.headers.common['Authorization'] = 'Bearer secret';
+    instance.defaults.headers.common['Cookie'] = 'session=app';
+    instance.defaults.headers.post['X-App-Post'] = 'p';
+    instance.interceptors.request.use((request) => {
+      request.headers.set('X-Trace', 't');
+      return request;
+    });
+    return new HttpService(instance);
+  }
+
+  const APP_BASIC = `Basic ${Buffer.from('app:app-password').toString('base64')}`;
+  const APP_DEFAULT_HEADERS = ['authorization', 'cookie', 'x-app', 'x-api-key', 'x-app-post'];
+
+  it("sends none of the instance's default headers, auth, params or baseURL; its interceptors still run", async () => {
+    const cluster = await standIn();
+    const http = appHttp();
+    const client = new AxiosEsalesTransport(http);
+    closers.push(() => client.close());
+    // Defaults set after the transport was made stay behind too.
+    http.axiosRef.defaults.headers.common['X-Late'] = 'late';
+    expect(await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 })).toEqual(
+      { status: 204, body: '' },
+    );
+
+    expect(cluster.requests).toHaveLength(1);
+    const [request] = cluster.requests;
+    expect(request?.path).toBe(NOTIFICATION_PATHS.nonEsalesClick);
+    expect(request?.query).toEqual({});
+    expect(request?.headers.host).toBe(new URL(cluster.url).host);
+    for (const header of [...APP_DEFAULT_HEADERS, 'x-late']) {
+      expect(request?.headers).not.toHaveProperty(header);
+    }
+    expect(request?.headers).toMatchObject({
+      'x-trace': 't',
+      'content-type': 'application/json',
+      accept: '*/*',
+    });
+    expect(request?.rawBody).toBe(BODY);
+    // The instance is the app's as before: its own requests still carry its defaults.
+    expect(http.axiosRef.defaults.headers.common['Authorization']).toBe('Bearer secret');
+    expect(http.axiosRef.defaults.params).toEqual({ api_key: 'k' });
+  });
+
+  it('forwards the instance defaults with forwardInstanceDefaults: true', async () => {
+    const cluster = await standIn();
+    const http = appHttp();
+    const client = new AxiosEsalesTransport(http, { forwardInstanceDefaults: true });
+    closers.push(() => client.close());
+    await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 });
+    // axios sends `auth` in place of a default Authorization header.
+    expect(cluster.requests[0]?.headers).toMatchObject({
+      authorization: APP_BASIC,
+      cookie: 'session=app',
+      'x-app': '1',
+      'x-api-key': 'app-key',
+      'x-app-post': 'p',
+      'x-trace': 't',
+    });
+    expect(cluster.requests[0]?.query).toEqual({ api_key: 'k' });
+
+    delete http.axiosRef.defaults.auth;
+    await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 });
+    expect(cluster.requests[1]?.headers.authorization).toBe('Bearer secret');
+  });
+
+  it('ignores a baseURL even with allowAbsoluteUrls: false, which would put it in front of the cluster URL', async () => {
+    const cluster = await standIn();
+    const client = new AxiosEsalesTransport(appHttp({ allowAbsoluteUrls: false }));
+    closers.push(() => client.close());
+    await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 });
+    expect(cluster.requests.map((r) => r.path)).toEqual([NOTIFICATION_PATHS.nonEsalesClick]);
+
+    // What the opt-in does with it: the request goes to the baseURL's host.
+    const forwarding = new AxiosEsalesTransport(appHttp({ allowAbsoluteUrls: false }), {
+      forwardInstanceDefaults: true,
+    });
+    closers.push(() => forwarding.close());
+    const { failure } = await failureOf(
+      forwarding.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 }),
+    );
+    expect(failure).toMatchObject({ kind: 'network', code: 'ECONNREFUSED' });
+    expect(cluster.requests).toHaveLength(1);
+  });
+
+  it('sends what an interceptor sets, Authorization and params included: the app’s choice', async () => {
+    const cluster = await standIn();
+    const http = appHttp();
+    http.axiosRef.interceptors.request.use((request) => {
+      if (request.url?.startsWith(cluster.url)) {
+        request.headers.set('Authorization', 'Bearer for-elevate');
+        request.params = { ...(request.params as object), traced: '1' };
+      }
+      return request;
+    });
+    const client = new AxiosEsalesTransport(http);
+    closers.push(() => client.close());
+    await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 });
+    expect(cluster.requests[0]?.headers.authorization).toBe('Bearer for-elevate');
+    expect(cluster.requests[0]?.query).toEqual({ traced: '1' });
+    expect(cluster.requests[0]?.headers).not.toHaveProperty('cookie');
+  });
+
+  it("transport: 'axios' sends none of axios' global defaults, which its own instance copies", async () => {
+    const cluster = await standIn();
+    const { common } = axios.defaults.headers;
+    common['Authorization'] = 'Bearer global';
+    axios.defaults.params = { api_key: 'global' };
+    try {
+      const client = createAxiosTransport();
+      closers.push(() => client.close());
+      await client.send({ url: endpoint(cluster.url), body: BODY, timeoutMs: 2_000 });
+    } finally {
+      delete common['Authorization'];
+      delete axios.defaults.params;
+    }
+    expect(cluster.requests[0]?.headers).not.toHaveProperty('authorization');
+    expect(cluster.requests[0]?.path).toBe(NOTIFICATION_PATHS.nonEsalesClick);
   });
 });
 
