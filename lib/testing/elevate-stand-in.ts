@@ -51,10 +51,21 @@ export interface StandInRequest {
   /** The query string parsed (values decoded; a repeated name keeps its last value). */
   readonly query: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
-  /** The body exactly as received. */
+  /**
+   * The body as received, decoded as UTF-8. Of a body longer than 64 KiB (65 536 bytes) only the
+   * start is kept: what the first 65 536 bytes decode to, cut back to a whole UTF-8 character
+   * (`truncated` is then true, and `bodyBytes` says how long it was).
+   */
   readonly rawBody: string;
-  /** The body parsed as JSON, or undefined when it is not JSON. */
+  /**
+   * The body parsed as JSON; undefined when it is not JSON, and when it was `truncated` (the stand-in
+   * judged the whole body, but keeps no large parsed object).
+   */
   readonly body: unknown;
+  /** Whether the body was longer than 64 KiB (65 536 bytes), so `rawBody` holds only its start. */
+  readonly truncated: boolean;
+  /** The length of the whole body as received, in bytes (`rawBody` may hold fewer). */
+  readonly bodyBytes: number;
   readonly receivedAt: Date;
   /** The client's port: equal ports mean a reused (keep-alive) connection. */
   readonly remotePort: number | undefined;
@@ -104,7 +115,8 @@ export interface ElevateStandInOptions {
    */
   port?: number;
   /**
-   * Keep at most this many requests in `requests` (oldest dropped first).
+   * Keep at most this many requests in `requests` (oldest dropped first). Each keeps at most 64 KiB of
+   * its body (see `StandInRequest.rawBody`), so 10 000 hold at most about 640 MiB of body bytes.
    * @default 10000
    */
   maxRecorded?: number;
@@ -116,7 +128,10 @@ export interface ElevateStandInOptions {
   capacity?: number;
 }
 
+/** The largest body the stand-in reads and judges; a longer one is answered 413 and not recorded. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** The most of a body a recorded request keeps (`StandInRequest.rawBody`), in bytes. */
+const MAX_RECORDED_BODY_BYTES = 64 * 1024;
 /** A signed-in customer key: SHA-256 of the visitor id, 64 lowercase hex digits. */
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -146,8 +161,11 @@ const ANSWERS = {
   accepted: { status: 204 },
 } as const satisfies Record<string, StandInAnswer>;
 
+/** One of the entries of `ANSWERS`: what Elevate's rules answer a request. */
+type ElevateVerdict = (typeof ANSWERS)[keyof typeof ANSWERS];
+
 /** One of the 4xx entries of `ANSWERS`. */
-type Refusal = Exclude<(typeof ANSWERS)[keyof typeof ANSWERS], typeof ANSWERS.accepted>;
+type Refusal = Exclude<ElevateVerdict, typeof ANSWERS.accepted>;
 
 const isAbsent = (value: unknown): boolean => value === undefined || value === null;
 const isNonEmptyString = (value: unknown): value is string =>
@@ -223,33 +241,47 @@ function validPaymentLines(lines: unknown): lines is Record<string, unknown>[] {
  *   `customerKey` (400) and, with a private key, a `paymentToken` that validates (403);
  * - `end` (no `id`): no rule of its own.
  *
- * Any other path is answered 404.
+ * Any other path is answered 404, and a body over 1 MiB 413 (that request is not recorded).
+ *
+ * Every request is judged on its whole body, but recorded with at most 64 KiB of it (see
+ * `StandInRequest.rawBody`, `truncated`). The private key, and everything else the stand-in keeps
+ * for itself, is in `#private` fields: `util.inspect()` and `JSON.stringify()` of a stand-in show
+ * `requests` and `url`, never the key.
  */
 export class ElevateStandIn {
-  /** Every request received, oldest first. */
+  /** Every request received, oldest first (at most `maxRecorded`). */
   readonly requests: StandInRequest[] = [];
-  private readonly events = new EventEmitter();
-  private responder: StandInResponder | undefined;
+  /** Base URL to configure as `clusterUrl` (with `allowInsecureClusterUrl: true`). */
+  readonly url: string;
+  readonly #server: Server;
+  /** Signs the tokens the stand-in checks; never shown (see the class comment). */
+  readonly #privateKey: string | undefined;
+  readonly #maxRecorded: number;
+  readonly #events = new EventEmitter();
+  #responder: StandInResponder | undefined;
   /** Requests deliberately left without an answer ('hang' or 'reset'). */
-  private readonly unanswered = new WeakSet<StandInRequest>();
+  readonly #unanswered = new WeakSet<StandInRequest>();
+  /**
+   * Elevate's answer to each recorded request, worked out on arrival from the whole body and the
+   * exact bytes (what a payment token signs), which the record may no longer hold in full.
+   */
+  readonly #verdicts = new WeakMap<StandInRequest, ElevateVerdict>();
   /** Requests answered or deliberately left unanswered, since the last `clear()`. */
-  private settledCount = 0;
-  private openRequests = 0;
-  private peakOpenRequests = 0;
-  private capacity: number;
-  private serving = 0;
-  private readonly waitingForCapacity: (() => void)[] = [];
-  /** The body bytes exactly as received (what a payment token signs), per recorded request. */
-  private readonly rawBytes = new WeakMap<StandInRequest, Buffer>();
+  #settledCount = 0;
+  #openRequests = 0;
+  #peakOpenRequests = 0;
+  #capacity: number;
+  #serving = 0;
+  readonly #waitingForCapacity: (() => void)[] = [];
 
-  private constructor(
-    private readonly server: Server,
-    private readonly options: ElevateStandInOptions,
-    /** Base URL to configure as `clusterUrl` (with `allowInsecureClusterUrl: true`). */
-    readonly url: string,
-  ) {
-    this.events.setMaxListeners(0);
-    this.capacity = options.capacity ?? Infinity;
+  private constructor(server: Server, options: ElevateStandInOptions, url: string) {
+    this.#server = server;
+    this.url = url;
+    // Only what is needed is kept, and not the caller's object.
+    this.#privateKey = options.privateKey;
+    this.#maxRecorded = options.maxRecorded ?? 10_000;
+    this.#capacity = options.capacity ?? Infinity;
+    this.#events.setMaxListeners(0);
   }
 
   /** Starts a stand-in and resolves once it listens. */
@@ -261,7 +293,7 @@ export class ElevateStandIn {
     const { address, port } = server.address() as AddressInfo;
     const host = address.includes(':') ? `[${address}]` : address;
     const standIn = new ElevateStandIn(server, options, `http://${host}:${port}`);
-    server.on('request', (req, res) => void standIn.handle(req, res));
+    server.on('request', (req, res) => void standIn.#handle(req, res));
     return standIn;
   }
 
@@ -277,29 +309,29 @@ export class ElevateStandIn {
 
   /** Replaces the answering behaviour; call with no argument to go back to Elevate's. */
   respondWith(responder?: StandInResponder): void {
-    this.responder = responder;
+    this.#responder = responder;
   }
 
   /** Forgets recorded requests (and resets `maxInFlight` to what is open now). */
   clear(): void {
     this.requests.length = 0;
-    this.settledCount = 0;
-    this.peakOpenRequests = this.openRequests;
+    this.#settledCount = 0;
+    this.#peakOpenRequests = this.#openRequests;
   }
 
   /** Requests received and not yet answered (hanging ones excluded once they are left hanging). */
   get inFlight(): number {
-    return this.openRequests;
+    return this.#openRequests;
   }
 
   /** The most requests that were open at once since start (or the last `clear()`). */
   get maxInFlight(): number {
-    return this.peakOpenRequests;
+    return this.#peakOpenRequests;
   }
 
   /** Changes how many requests are answered at once (see the `capacity` option). */
   setCapacity(capacity: number = Infinity): void {
-    this.capacity = capacity;
+    this.#capacity = capacity;
     this.admitWaiting();
   }
 
@@ -310,21 +342,21 @@ export class ElevateStandIn {
    * failing test shows.
    */
   async waitForRequests(count: number, timeoutMs = 4_000): Promise<StandInRequest[]> {
-    const settled = () => this.settledCount;
+    const settled = () => this.#settledCount;
     if (settled() >= count) return this.requests;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.events.off('settled', check);
+        this.#events.off('settled', check);
         reject(new Error(this.waitedInVain(count, timeoutMs)));
       }, timeoutMs);
       timer.unref();
       const check = () => {
         if (settled() < count) return;
         clearTimeout(timer);
-        this.events.off('settled', check);
+        this.#events.off('settled', check);
         resolve(this.requests);
       };
-      this.events.on('settled', check);
+      this.#events.on('settled', check);
     });
   }
 
@@ -350,27 +382,32 @@ export class ElevateStandIn {
   /** How many client connections are open right now (keep-alive ones included). */
   async openConnections(): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      this.#server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
     );
   }
 
   /** Stops listening and drops every open connection, hanging ones included. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
     await closed;
   }
 
   /**
    * Elevate's documented behaviour for one request (see the class comment for the rules); a fresh
-   * object on every call, so a responder may change it.
+   * object on every call, so a responder may change it. For a request the stand-in recorded, the
+   * answer its whole body got on arrival (even when the record is `truncated`); for any other object,
+   * one worked out from its `path`, `headers`, `body` and `rawBody`.
    */
   elevateAnswer(request: StandInRequest): StandInAnswer {
-    return { ...this.elevateRule(request) };
+    return { ...(this.#verdicts.get(request) ?? this.elevateRule(request)) };
   }
 
-  /** The entry of `ANSWERS` that Elevate's rules give for a request. */
-  private elevateRule(request: StandInRequest): (typeof ANSWERS)[keyof typeof ANSWERS] {
+  /**
+   * The entry of `ANSWERS` that Elevate's rules give for a request; `bytes`, when known, are the body
+   * exactly as received (else `rawBody` encoded as UTF-8).
+   */
+  private elevateRule(request: StandInRequest, bytes?: Buffer): ElevateVerdict {
     const endpoint = endpointOf(request.path);
     if (!endpoint) return ANSWERS.notFound;
     if (request.method !== 'POST') return ANSWERS.methodNotAllowed;
@@ -381,7 +418,7 @@ export class ElevateStandIn {
     if (!isPlainObject(body)) return ANSWERS.malformedJson;
     return (
       this.missingField(endpoint, body) ??
-      (endpoint.kind === 'payment' ? this.refusedPayment(request, body) : undefined) ??
+      (endpoint.kind === 'payment' ? this.refusedPayment(request, body, bytes) : undefined) ??
       this.refusedCustomerKey(body) ??
       ANSWERS.accepted
     );
@@ -419,6 +456,7 @@ export class ElevateStandIn {
   private refusedPayment(
     request: StandInRequest,
     body: Record<string, unknown>,
+    bytes: Buffer | undefined,
   ): Refusal | undefined {
     const paymentToken = Object.hasOwn(request.query, 'paymentToken')
       ? request.query['paymentToken']
@@ -430,9 +468,9 @@ export class ElevateStandIn {
         : undefined;
     }
     if (!isNonEmptyString(body['customerKey'])) return ANSWERS.securePaymentNeedsCustomerKey;
-    const { privateKey } = this.options;
+    const privateKey = this.#privateKey;
     if (privateKey === undefined) return undefined;
-    const signed = this.rawBytes.get(request) ?? Buffer.from(request.rawBody, 'utf8');
+    const signed = bytes ?? Buffer.from(request.rawBody, 'utf8');
     return sameToken(sign(privateKey, signed), paymentToken)
       ? undefined
       : ANSWERS.paymentTokenInvalid;
@@ -446,26 +484,27 @@ export class ElevateStandIn {
     const customerKey = body['customerKey'];
     if (typeof customerKey !== 'string' || !SHA256_HEX.test(customerKey)) return undefined;
     const token = body['token'];
-    const { privateKey } = this.options;
+    const privateKey = this.#privateKey;
     const valid =
       typeof token === 'string' &&
       (privateKey === undefined || sameToken(sign(privateKey, customerKey), token.toLowerCase()));
     return valid ? undefined : ANSWERS.customerKeyInvalid;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const bytes = await readBody(req).catch(() => undefined);
     if (bytes === undefined) {
       res.writeHead(413).end();
       return;
     }
-    const rawBody = bytes.toString('utf8');
+    const wholeBody = bytes.toString('utf8');
     let body: unknown;
     try {
-      body = rawBody ? JSON.parse(rawBody) : undefined;
+      body = wholeBody ? JSON.parse(wholeBody) : undefined;
     } catch {
       body = undefined;
     }
+    const truncated = bytes.length > MAX_RECORDED_BODY_BYTES;
     const path = req.url ?? '/';
     const request: StandInRequest = {
       method: req.method ?? 'GET',
@@ -473,46 +512,50 @@ export class ElevateStandIn {
       kind: endpointOf(path)?.kind,
       query: queryOf(path),
       headers: req.headers,
-      rawBody,
-      body,
+      rawBody: truncated ? recordedBody(bytes) : wholeBody,
+      body: truncated ? undefined : body,
+      truncated,
+      bodyBytes: bytes.length,
       receivedAt: new Date(),
       remotePort: req.socket.remotePort,
     };
-    this.rawBytes.set(request, bytes);
+    // Judged now, on the whole body and its exact bytes; only the verdict is kept.
+    const whole = truncated ? { ...request, rawBody: wholeBody, body } : request;
+    this.#verdicts.set(request, this.elevateRule(whole, bytes));
     this.requests.push(request);
-    const max = this.options.maxRecorded ?? 10_000;
+    const max = this.#maxRecorded;
     if (this.requests.length > max) this.requests.splice(0, this.requests.length - max);
     const receivedAt = performance.now();
-    this.openRequests++;
-    if (this.openRequests > this.peakOpenRequests) this.peakOpenRequests = this.openRequests;
+    this.#openRequests++;
+    if (this.#openRequests > this.#peakOpenRequests) this.#peakOpenRequests = this.#openRequests;
     try {
       await this.withCapacity(() => this.answer(req, res, request, receivedAt));
     } finally {
-      this.openRequests--;
+      this.#openRequests--;
     }
   }
 
   /** Runs `serve` once fewer than `capacity` requests are being served. */
   private async withCapacity(serve: () => Promise<void>): Promise<void> {
-    if (this.serving >= this.capacity) {
-      await new Promise<void>((resolve) => this.waitingForCapacity.push(resolve));
+    if (this.#serving >= this.#capacity) {
+      await new Promise<void>((resolve) => this.#waitingForCapacity.push(resolve));
     }
-    this.serving++;
+    this.#serving++;
     try {
       await serve();
     } finally {
-      this.serving--;
+      this.#serving--;
       this.admitWaiting();
     }
   }
 
   private admitWaiting(): void {
-    while (this.serving < this.capacity && this.waitingForCapacity.length > 0) {
+    while (this.#serving < this.#capacity && this.#waitingForCapacity.length > 0) {
       // Counted as serving at once, so a burst of releases cannot admit more than the capacity.
-      this.serving++;
-      const admit = this.waitingForCapacity.shift() as () => void;
+      this.#serving++;
+      const admit = this.#waitingForCapacity.shift() as () => void;
       queueMicrotask(() => {
-        this.serving--;
+        this.#serving--;
         admit();
       });
     }
@@ -527,19 +570,19 @@ export class ElevateStandIn {
     let answer: StandInAnswer;
     try {
       answer =
-        (await this.responder?.(request, () => this.elevateAnswer(request))) ??
+        (await this.#responder?.(request, () => this.elevateAnswer(request))) ??
         this.elevateAnswer(request);
     } catch {
       answer = { status: 500, body: 'stand-in responder failed' };
     }
     if (answer === 'hang') {
-      this.unanswered.add(request);
+      this.#unanswered.add(request);
       this.settle();
       return;
     }
     if (answer === 'reset') {
       req.socket.destroy();
-      this.unanswered.add(request);
+      this.#unanswered.add(request);
       this.settle();
       return;
     }
@@ -554,9 +597,22 @@ export class ElevateStandIn {
   }
 
   private settle(): void {
-    this.settledCount++;
-    this.events.emit('settled');
+    this.#settledCount++;
+    this.#events.emit('settled');
   }
+}
+
+/**
+ * What a recorded request keeps of a body: all of it up to `MAX_RECORDED_BODY_BYTES`, else what the
+ * bytes before that limit decode to, cut back so no UTF-8 character is split. Decoded from the bytes
+ * rather than sliced from the decoded body, so the kept string does not hold on to the whole one.
+ */
+function recordedBody(bytes: Buffer): string {
+  if (bytes.length <= MAX_RECORDED_BODY_BYTES) return bytes.toString('utf8');
+  let end = MAX_RECORDED_BODY_BYTES;
+  // A continuation byte (10xxxxxx) at the cut belongs to a character that started before it.
+  while (end > MAX_RECORDED_BODY_BYTES - 3 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
 
 /* The stand-in's own behaviour that tests of apps rely on: its failure messages, capacity, counts. */
@@ -332,4 +333,172 @@ describe('ElevateStandIn answers every v1 notification endpoint as Elevate does'
     expect(standIn.requestsOf('end')).toHaveLength(1);
     expect(standIn.requestsOf('click')).toEqual([]);
   });
+});
+
+/* What the stand-in keeps: no visible secret, at most 64 KiB of each body, up to 10 000 requests. */
+
+describe('ElevateStandIn keeps its private key to itself', () => {
+  it('shows the key in neither util.inspect() nor JSON.stringify()', async () => {
+    const standIn = await start({ privateKey: CLUSTER_KEY, capacity: 4, maxRecorded: 50 });
+    const body = `{"market":"UK","customerKey":"${SIGNED_IN}","sessionKey":"s","token":"${SIGNED_IN_TOKEN}"}`;
+    expect((await send(standIn, '/api/v1/notifications/end', body)).status).toBe(204);
+    standIn.respondWith(() => undefined);
+
+    const shown = [
+      inspect(standIn),
+      inspect(standIn, { showHidden: true, depth: Infinity, getters: true }),
+      JSON.stringify(standIn),
+      JSON.stringify(standIn.requests),
+      JSON.stringify(Object.getOwnPropertyNames(standIn)),
+    ];
+    for (const text of shown) expect(text).not.toContain(CLUSTER_KEY);
+    // What is shown: the public record.
+    expect(Object.keys(standIn).sort()).toEqual(['requests', 'url']);
+    expect(shown[0]).toContain(standIn.url);
+  });
+});
+
+describe('ElevateStandIn records at most 64 KiB of a body', () => {
+  const KIB = 1024;
+  /** A JSON body of exactly `size` bytes: `{…prefix fields…,"pad":"xxx…",…suffix fields…}`. */
+  function bodyOf(size: number, head: string, tail = '') {
+    const frame = `{${head},"pad":"","x":0${tail}}`;
+    const body = frame.replace(
+      '"pad":""',
+      `"pad":"${'x'.repeat(size - Buffer.byteLength(frame))}"`,
+    );
+    expect(Buffer.byteLength(body)).toBe(size);
+    return body;
+  }
+  const LINES =
+    '"market":"UK","customerKey":"c","sessionKey":"s","lines":[{"productKey":"p","variantKey":null,"quantity":1,"sellingPrice":10,"cost":4}]';
+
+  it('judges a 200 KiB payment on all its bytes, and records 64 KiB of it, truncated', async () => {
+    const standIn = await start({ privateKey: CLUSTER_KEY });
+    const body = bodyOf(200 * KIB, LINES);
+    const path = `/api/v1/notifications/payment?paymentToken=${hmac(body)}`;
+
+    // The token signs all 200 KiB: accepted. One over the first 64 KiB only would not be.
+    expect(await send(standIn, path, body)).toEqual({ status: 204, text: '' });
+    const first64 = body.slice(0, 64 * KIB);
+    const prefixPath = `/api/v1/notifications/payment?paymentToken=${hmac(first64)}`;
+    expect(await send(standIn, prefixPath, body)).toEqual({ status: 403, text: TOKEN_INVALID });
+
+    const [accepted, refused] = standIn.requests;
+    expect(accepted).toMatchObject({
+      kind: 'payment',
+      status: 204,
+      truncated: true,
+      bodyBytes: 200 * KIB,
+      body: undefined,
+    });
+    expect(accepted?.rawBody).toHaveLength(64 * KIB);
+    expect(accepted?.rawBody).toBe(first64);
+    expect(refused).toMatchObject({ status: 403, truncated: true, bodyBytes: 200 * KIB });
+    // The verdicts of the whole bodies stay, though the records no longer hold them.
+    expect(accepted && standIn.elevateAnswer(accepted)).toEqual({ status: 204 });
+    expect(refused && standIn.elevateAnswer(refused)).toEqual({ status: 403, body: TOKEN_INVALID });
+  });
+
+  it('reads the fields past the first 64 KiB: the token, the product key, the closing brace', async () => {
+    const standIn = await start({ privateKey: CLUSTER_KEY });
+    const head = `"market":"UK","customerKey":"${SIGNED_IN}","sessionKey":"s"`;
+    const path = '/api/v1/notifications/non-esales-click';
+    const signedIn = bodyOf(200 * KIB, head, `,"productKey":"p","token":"${SIGNED_IN_TOKEN}"`);
+    const badToken = bodyOf(200 * KIB, head, `,"productKey":"p","token":"${'0'.repeat(64)}"`);
+    const noProduct = bodyOf(200 * KIB, head, `,"token":"${SIGNED_IN_TOKEN}"`);
+    const cutShort = bodyOf(200 * KIB, head).slice(0, -1);
+
+    expect(await send(standIn, path, signedIn)).toEqual({ status: 204, text: '' });
+    expect(await send(standIn, path, badToken)).toEqual({
+      status: 403,
+      text: 'The customer key could not be validated.',
+    });
+    expect(await send(standIn, path, noProduct)).toEqual({
+      status: 400,
+      text: 'Product key is missing.',
+    });
+    expect(await send(standIn, '/api/v1/notifications/end', cutShort)).toEqual({
+      status: 400,
+      text: 'Malformed JSON.',
+    });
+    expect(standIn.requests.map((r) => [r.status, r.truncated, r.rawBody.length])).toEqual([
+      [204, true, 64 * KIB],
+      [403, true, 64 * KIB],
+      [400, true, 64 * KIB],
+      [400, true, 64 * KIB],
+    ]);
+    // Nothing of what came after the first 64 KiB is kept.
+    expect(JSON.stringify(standIn.requests)).not.toContain(SIGNED_IN_TOKEN);
+  });
+
+  it('keeps a body of exactly 64 KiB whole, parsed', async () => {
+    const standIn = await start();
+    const body = bodyOf(64 * KIB, '"market":"UK","customerKey":"c","sessionKey":"s"');
+    expect((await send(standIn, '/api/v1/notifications/end', body)).status).toBe(204);
+    expect(standIn.requests[0]).toMatchObject({
+      rawBody: body,
+      truncated: false,
+      bodyBytes: 64 * KIB,
+      body: { market: 'UK', customerKey: 'c', sessionKey: 's' },
+    });
+  });
+
+  it('cuts the kept part before a character the 64 KiB limit would split', async () => {
+    const standIn = await start();
+    // '€' is 3 bytes in UTF-8; placed so that the 65 536th byte is its second.
+    const frame = '{"market":"UK","customerKey":"c","sessionKey":"s","pad":"';
+    const fill = 'x'.repeat(64 * KIB - 2 - Buffer.byteLength(frame));
+    const body = `${frame}${fill}${'€'.repeat(40_000)}"}`;
+    expect((await send(standIn, '/api/v1/notifications/end', body)).status).toBe(204);
+    const [recorded] = standIn.requests;
+    expect(recorded?.truncated).toBe(true);
+    expect(recorded?.bodyBytes).toBe(Buffer.byteLength(body));
+    expect(recorded?.rawBody).toBe(`${frame}${fill}`);
+    expect(Buffer.byteLength(recorded?.rawBody ?? '')).toBe(64 * KIB - 2);
+  });
+
+  it('answers 413 to a body over 1 MiB, and records nothing', async () => {
+    const standIn = await start();
+    const body = bodyOf(1024 * KIB + 1, '"market":"UK","customerKey":"c","sessionKey":"s"');
+    const status = await send(standIn, '/api/v1/notifications/end', body).then(
+      (response) => response.status,
+      () => 'reset',
+    );
+    expect([413, 'reset']).toContain(status);
+    expect(standIn.requests).toEqual([]);
+  });
+
+  it('keeps recording up to 10 000 requests by default, then drops the oldest', async () => {
+    const standIn = await start();
+    const agent = new Agent({ connections: 32 });
+    try {
+      const one = async (i: number) => {
+        const response = await request(`${standIn.url}/api/v1/notifications/end`, {
+          method: 'POST',
+          body: `{"market":"UK","customerKey":"c","sessionKey":"s${i}"}`,
+          headers: { 'content-type': 'application/json' },
+          dispatcher: agent,
+        });
+        await response.body.dump();
+        return response.statusCode;
+      };
+      const total = 10_005;
+      let next = 0;
+      const worker = async () => {
+        while (next < total) expect(await one(next++)).toBe(204);
+      };
+      await Promise.all(Array.from({ length: 32 }, worker));
+    } finally {
+      await agent.close();
+    }
+    expect(standIn.requests).toHaveLength(10_000);
+    const sessions = standIn.requests.map((r) => (r.body as { sessionKey: string }).sessionKey);
+    expect(new Set(sessions).size).toBe(10_000);
+    const oldest = standIn.requests[0];
+    expect((await send(standIn, '/api/v1/notifications/end', END)).status).toBe(204);
+    expect(standIn.requests).toHaveLength(10_000);
+    expect(standIn.requests).not.toContain(oldest);
+    expect(standIn.requests.at(-1)?.rawBody).toBe(END);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,6 +24,8 @@ const LISTENING = /Sample app listening on (http:\/\/[\w.:[\]-]+)/;
 const STAND_IN_STARTED = /started an embedded Elevate stand-in at (http:\/\/[\w.:[\]-]+)/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEX_64 = /^[0-9a-f]{64}$/;
+/** What the stand-in's log shows instead of a token. */
+const REDACTED = '[redacted]';
 
 interface ReceivedNotification {
   receivedAt: string;
@@ -194,6 +197,31 @@ describe('the sample app, started as `npm start` starts it', () => {
     return { sessionKey, customerKey, cookie };
   };
 
+  /**
+   * A GET with the `Host` header set as given (fetch does not let a caller choose it): what a browser
+   * sends for a page whose name was rebound to 127.0.0.1.
+   */
+  const getWithHost = (path: string, host: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const req = httpRequest({ hostname, port, path, headers: { host } }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  /** The stand-in's whole log, as the text it answers. */
+  const logText = async (): Promise<string> => {
+    const response = await get('/_esales-stand-in/notifications');
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+
   /** Polls the stand-in's log until a notification matches (delivery is asynchronous). */
   async function received(
     matches: (n: ReceivedNotification) => boolean,
@@ -307,11 +335,19 @@ describe('the sample app, started as `npm start` starts it', () => {
     expect(setCookies(click).size).toBe(0);
 
     const notification = await received((n) => n.body['customerKey'] === customerKey);
-    // 204: the stand-in verified the token with its private key, as Elevate would.
+    // 204: the stand-in verified the token with its private key, as Elevate would. Its log shows
+    // that a token came, not the token.
     expect(notification).toMatchObject({
       status: 204,
-      body: { customerKey, sessionKey, token, productKey: 'P_555452-0446_UK', variantKey: null },
+      body: {
+        customerKey,
+        sessionKey,
+        token: REDACTED,
+        productKey: 'P_555452-0446_UK',
+        variantKey: null,
+      },
     });
+    expect(await logText()).not.toContain(token);
   });
 
   it('tracks a cart item: adding-to-cart with a ticket, non-esales-adding-to-cart without', async () => {
@@ -423,11 +459,11 @@ describe('the sample app, started as `npm start` starts it', () => {
       '{"productKey":"shirt_79709","variantKey":"shirt_79709_white_m","quantity":2,"sellingPrice":39.5},' +
       '{"productKey":"mug_1001","variantKey":null,"quantity":1,"sellingPrice":12,"cost":4.25}]}';
     expect(JSON.stringify(payment.body)).toBe(bytes);
-    // The sample's market has a private key, so the payment is signed over those bytes. The stand-in
-    // answered 204 only because the token matched the HMAC of the bytes it received, and the token
-    // is the HMAC of `bytes`: it received exactly `bytes`.
+    // The sample's market has a private key, so the payment is signed: the stand-in answered 204
+    // only because the paymentToken matched the HMAC of the bytes it received. The log redacts it.
+    expect(payment.path).toBe(`/api/v1/notifications/payment?paymentToken=${REDACTED}`);
     const paymentToken = createHmac('sha256', SAMPLE_PRIVATE_KEY).update(bytes).digest('hex');
-    expect(payment.path).toBe(`/api/v1/notifications/payment?paymentToken=${paymentToken}`);
+    expect(await logText()).not.toContain(paymentToken);
 
     const all = (await (
       await get('/_esales-stand-in/notifications')
@@ -501,9 +537,10 @@ describe('the sample app, started as `npm start` starts it', () => {
     expect(end).toMatchObject({
       path: '/api/v1/notifications/end',
       status: 204,
-      body: { market: 'UK', customerKey, sessionKey, token },
+      body: { market: 'UK', customerKey, sessionKey, token: REDACTED },
     });
     expect(end.body).not.toHaveProperty('id');
+    expect(await logText()).not.toContain(token);
   });
 
   it('signs out a visitor without a session: nothing to end, fresh cookies all the same', async () => {
@@ -518,6 +555,70 @@ describe('the sample app, started as `npm start` starts it', () => {
     const after = (await stats()).byKind.end;
     expect(after.enqueued).toBe(before.enqueued);
     expect(after.skipped).toBe(before.skipped);
+  });
+
+  it('shows a signed-in payment without its token or paymentToken', async () => {
+    const visitorId = '5e0a7c1d-2b3f-4a6e-9c8d-7f1e2d3c4b5a';
+    const signedIn = setCookies(await post('/sign-in', { visitorId }));
+    const customerKey = valueOf(signedIn.get('apptus.customerKey')) ?? '';
+    const token = valueOf(signedIn.get('apptus.token')) ?? '';
+    expect(token).toMatch(HEX_64);
+    const sessionKey = randomUUID();
+    const cookie = `apptus.sessionKey=${sessionKey}; apptus.customerKey=${customerKey}; apptus.token=${token}`;
+    const order = {
+      orderId: 'o-2001',
+      lines: [{ productKey: 'mug_1001', quantity: 1, sellingPrice: 12, cost: 4.25 }],
+    };
+    expect((await post('/checkout', order, { cookie })).status).toBe(201);
+
+    // 204: the token and the paymentToken both verified; the log shows neither.
+    const payment = await received(
+      (n) => n.kind === 'payment' && n.body['customerKey'] === customerKey,
+    );
+    expect(payment).toMatchObject({
+      method: 'POST',
+      path: `/api/v1/notifications/payment?paymentToken=${REDACTED}`,
+      status: 204,
+      body: {
+        market: 'UK',
+        customerKey,
+        sessionKey,
+        token: REDACTED,
+        lines: [{ productKey: 'mug_1001' }],
+      },
+    });
+    // What was signed: the body with the real token back in (the package sends JSON.stringify bytes).
+    const bytes = JSON.stringify({ ...payment.body, token });
+    const paymentToken = createHmac('sha256', SAMPLE_PRIVATE_KEY).update(bytes).digest('hex');
+    const log = await logText();
+    expect(log).not.toContain(token);
+    expect(log).not.toContain(paymentToken);
+    expect(log).not.toMatch(/paymentToken=(?!\[redacted\])/);
+  });
+
+  it('answers the stand-in routes only for a loopback Host (DNS rebinding)', async () => {
+    const { port } = new URL(url);
+    for (const path of ['/_esales-stand-in/notifications', '/_esales-stand-in/stats']) {
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
+        const response = await getWithHost(path, host);
+        expect({ host, status: response.status }).toEqual({ host, status: 200 });
+      }
+      for (const host of [
+        'evil.example',
+        `evil.example:${port}`,
+        `localhost.evil.example:${port}`,
+        `127.0.0.1.nip.io:${port}`,
+        `127.0.0.2:${port}`,
+        `0.0.0.0:${port}`,
+      ]) {
+        const response = await getWithHost(path, host);
+        expect({ host, status: response.status }).toEqual({ host, status: 403 });
+        expect(response.text).toContain('127.0.0.1, localhost or [::1]');
+        expect(response.text).not.toContain('customerKey');
+      }
+    }
+    // The other routes do not care about the Host.
+    expect((await getWithHost('/products', 'evil.example')).status).toBe(200);
   });
 
   it('with a cluster configured, starts no stand-in and has no stand-in route', async () => {
