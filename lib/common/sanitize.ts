@@ -44,8 +44,9 @@ export function sanitise(text: string, maxLength: number = MAX_SANITISED_LENGTH)
 }
 
 /**
- * An untrusted value quoted unambiguously for a message: sanitised, then in double quotes with `"`
- * and `\` escaped, so nothing inside can pass for the end of the value.
+ * An untrusted value quoted unambiguously for a message: in double quotes, its own `"` and `\`
+ * escaped with a backslash (so nothing inside can pass for the end of the value), then sanitised (so
+ * a real control character shows as `\u{1b}`, and the text `\u{1b}` as `\\u{1b}`).
  */
 export const quote = (value: string, maxLength = 100): string =>
-  JSON.stringify(sanitise(value, maxLength));
+  `"${sanitise(value.replace(/["\\]/g, '\\$&'), maxLength)}"`;

@@ -7,6 +7,7 @@ import {
   marketEnvKey,
 } from './esales-env.js';
 import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
+import { marketNameProblem, quoteForMessage } from './market-names.js';
 import { checkEsalesOptions } from './resolve-esales-options.js';
 
 /** The environment shape `esalesOptionsFromEnv` reads: `process.env` or any plain record. */
@@ -43,6 +44,7 @@ const ENV_OPTIONS = [
   'defaultMarket',
   'markets',
   'cookieDomain',
+  'cookieSecure',
   'transport',
   'concurrency',
   ...BOOLEAN_OPTIONS,
@@ -80,7 +82,8 @@ export interface EsalesEnvOptions {
  * timeout, `ESALES_ENABLED=maybe`, `ESALES_TRANSPORT=fetch`, a per-market variable for a market not
  * in `ESALES_MARKETS`, an `ESALES_*` name this package does not read) are errors, never silent
  * defaults: they are thrown together, with every other problem the environment has, as one
- * `EsalesConfigError`.
+ * `EsalesConfigError`. The messages name the variable and what it must be, never a malformed value
+ * (a secret pasted into the wrong variable stays out of the logs) nor a private key.
  *
  * @param env the environment to read; defaults to `process.env`.
  * @param options `allowUnknown: true` lets `ESALES_*` names this package does not read pass.
@@ -110,18 +113,29 @@ export function esalesOptionsFromEnv(
   const marketList = read(marketsVariable);
   const listedKeys = new Map<string, string>();
   if (marketList !== undefined) {
-    const markets: Record<string, EsalesMarketOptions> = {};
-    for (const market of marketList
+    // A Map, not an object: a market name never reaches a prototype (`__proto__` is refused anyway).
+    const markets = new Map<string, EsalesMarketOptions>();
+    const entries = marketList
       .split(',')
       .map((m) => m.trim())
-      .filter(Boolean)) {
+      .filter(Boolean);
+    for (const [index, market] of entries.entries()) {
+      const nameProblem = marketNameProblem(market);
+      if (nameProblem) {
+        // The name is malformed: say which entry, never what it holds.
+        problems.push(
+          `${marketsVariable}: market ${index + 1} of ${entries.length} in the list ${nameProblem}`,
+        );
+        continue;
+      }
       const key = marketEnvKey(market);
       const clash = listedKeys.get(key);
       if (clash !== undefined) {
         problems.push(
           clash === market
-            ? `${marketsVariable}: "${market}" is listed twice`
-            : `${marketsVariable}: "${clash}" and "${market}" both map to ESALES_MARKET_${key}_*; rename one`,
+            ? `${marketsVariable}: ${quoteForMessage(market)} is listed twice`
+            : `${marketsVariable}: ${quoteForMessage(clash)} and ${quoteForMessage(market)} both map to ` +
+                `ESALES_MARKET_${key}_*; rename one`,
         );
         continue;
       }
@@ -131,9 +145,10 @@ export function esalesOptionsFromEnv(
         const value = read(envNameForOption(option, market));
         if (value !== undefined) marketOptions[option] = value;
       }
-      markets[market] = marketOptions;
+      markets.set(market, marketOptions);
     }
-    options.markets = markets;
+    // Object.fromEntries defines own properties; it never assigns through a prototype setter.
+    options.markets = Object.fromEntries(markets);
   }
   for (const name of Object.keys(env).sort()) {
     if (
@@ -147,13 +162,13 @@ export function esalesOptionsFromEnv(
     if (!match) {
       if (!envOptions.allowUnknown) {
         problems.push(
-          `${name}: is not a variable nestjs-esales reads (a typo? esalesOptionsFromEnv(env, ` +
+          `${safeName(name)}: is not a variable nestjs-esales reads (a typo? esalesOptionsFromEnv(env, ` +
             '{ allowUnknown: true }) lets your own ESALES_* variables pass)',
         );
       }
     } else if (!listedKeys.has(match[1] ?? '')) {
       problems.push(
-        `${name}: is set, but no market in ${marketsVariable} maps to ${match[1] ?? ''}` +
+        `${safeName(name)}: is set, but no market in ${marketsVariable} maps to ${safeName(match[1] ?? '')}` +
           (marketList === undefined ? ` (${marketsVariable} is not set)` : ''),
       );
     }
@@ -167,6 +182,8 @@ export function esalesOptionsFromEnv(
     const value = readInteger(env, envNameForOption(option), problems);
     if (value !== undefined) options[option] = value;
   }
+  const cookieSecure = readCookieSecure(env, envNameForOption('cookieSecure'), problems);
+  if (cookieSecure !== undefined) options.cookieSecure = cookieSecure;
   const transport = readChoice(env, envNameForOption('transport'), TRANSPORT_NAMES, problems);
   if (transport !== undefined) options.transport = transport;
   const concurrency = readConcurrency(env, envNameForOption('concurrency'), problems);
@@ -181,13 +198,40 @@ export function esalesOptionsFromEnv(
   return options as EsalesModuleOptions;
 }
 
+/*
+ * The readers below report a malformed value by the variable's name and what it must be, never by
+ * the value: it may be a secret pasted into the wrong variable.
+ */
+
+/** A variable name as it may appear in a message: quoted and escaped unless it is plain. */
+const safeName = (name: string): string =>
+  /^[A-Za-z0-9_]*$/.test(name) ? name : quoteForMessage(name);
+
+const BOOLEAN_SPELLINGS = '(also 1/0, yes/no, on/off)';
+
 function readBoolean(env: EsalesEnv, name: string, problems: string[]): boolean | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const value = raw.toLowerCase();
   if (TRUE.has(value)) return true;
   if (FALSE.has(value)) return false;
-  problems.push(`${name}: must be true or false (also 1/0, yes/no, on/off); got "${raw}"`);
+  problems.push(`${name}: must be true or false ${BOOLEAN_SPELLINGS}`);
+  return undefined;
+}
+
+/** `auto` (any case) or a boolean. */
+function readCookieSecure(
+  env: EsalesEnv,
+  name: string,
+  problems: string[],
+): 'auto' | boolean | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const value = raw.toLowerCase();
+  if (value === 'auto') return 'auto';
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  problems.push(`${name}: must be auto, true or false ${BOOLEAN_SPELLINGS}`);
   return undefined;
 }
 
@@ -201,7 +245,7 @@ function readChoice<T extends string>(
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const value = choices.find((choice) => choice === raw.toLowerCase());
-  if (value === undefined) problems.push(`${name}: must be ${choices.join(' or ')}; got "${raw}"`);
+  if (value === undefined) problems.push(`${name}: must be ${choices.join(' or ')}`);
   return value;
 }
 
@@ -215,7 +259,7 @@ function readConcurrency(
   if (!raw) return undefined;
   if (raw.toLowerCase() === 'adaptive') return 'adaptive';
   if (/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
-  problems.push(`${name}: must be "adaptive" or a whole number; got "${raw}"`);
+  problems.push(`${name}: must be "adaptive" or a whole number`);
   return undefined;
 }
 
@@ -223,7 +267,7 @@ function readInteger(env: EsalesEnv, name: string, problems: string[]): number |
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    problems.push(`${name}: must be a whole number; got "${raw}"`);
+    problems.push(`${name}: must be a whole number`);
     return undefined;
   }
   return Number(raw);

@@ -1,4 +1,7 @@
-import type { EsalesClickTrackingOptions } from '../click-tracking/click-tracking-options.interface.js';
+import type {
+  EsalesClickTrackingOptions,
+  EsalesHttpRequest,
+} from '../click-tracking/click-tracking-options.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type { EsalesTransportName } from '../transport/transport-names.js';
@@ -90,10 +93,31 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    */
   enabled?: boolean;
   /**
-   * Allow `http://` cluster URLs. Elevate itself is https only; set this for a local stand-in.
+   * Allow `http://` cluster URLs. Elevate itself is https only; set this for a local stand-in (on
+   * loopback, or another host such as a docker-compose service). Link-local and cloud metadata
+   * addresses (169.254.0.0/16, fe80::/10, 169.254.x.y inside IPv6, 100.100.100.200, fd00:ec2::254,
+   * `metadata.google.internal`) stay refused, http or https. The http URLs on a host other than
+   * loopback are listed in `ResolvedEsalesOptions.insecureNonLoopbackClusterUrls`.
    * @default false
    */
   allowInsecureClusterUrl?: boolean;
+  /**
+   * `Secure` attribute of the cookies the package sets.
+   *
+   * - `'auto'`: `Secure` when the request is https as the platform reports it (`request.protocol`:
+   *   mind `trust proxy` behind a TLS-terminating proxy).
+   * - `true`: always `Secure`.
+   * - `false`: never `Secure`.
+   * @default 'auto'
+   */
+  cookieSecure?: 'auto' | boolean;
+  /**
+   * Whether the visitor consented to tracking. Called for each tracked request; when it returns
+   * false, no cookie is assigned and nothing is sent for that request (counted in
+   * `getStats().skippedBy.noConsent`). Must be synchronous.
+   * @default undefined (every request counts as consented)
+   */
+  consent?: (request: EsalesHttpRequest) => boolean;
   /**
    * Most notifications waiting for delivery. When the queue is full a new notification is dropped
    * (counted in `getStats().dropped`, warned about at most every 10 s) rather than queued.

@@ -8,12 +8,11 @@ import {
   IsString,
   Matches,
   Max,
-  MaxLength,
   Min,
   ValidateBy,
 } from 'class-validator';
 import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
-import { MAX_MARKET_LENGTH, NO_CONTROL_CHARACTERS } from '../notifications/notification-fields.js';
+import { marketNameProblem } from './market-names.js';
 import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 
@@ -43,8 +42,20 @@ const cookieName = (): PropertyDecorator =>
     IsString({ message: 'must be a string' }),
   ]);
 
-/** A cookie `Domain` attribute: host name characters, optionally with a leading dot. */
-const COOKIE_DOMAIN_PATTERN = /^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+/**
+ * A cookie `Domain` attribute, by the rule `cookie.serialize` (cookie 1.x) applies, so that a domain
+ * that passes boot validation can be set: labels of 1 to 63 letters, digits and `-`, neither
+ * starting nor ending with `-`, separated by dots, with an optional leading dot.
+ */
+export const COOKIE_DOMAIN_PATTERN =
+  /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/** The message of `COOKIE_DOMAIN_PATTERN`. */
+export const COOKIE_DOMAIN_MESSAGE =
+  'must be a domain name such as .example.com: labels of 1 to 63 letters, digits and "-", ' +
+  'not starting or ending with "-", separated by dots, with an optional leading dot';
+
+/** The values of `cookieSecure`. */
+export const COOKIE_SECURE_VALUES: readonly unknown[] = Object.freeze(['auto', true, false]);
 
 /** @internal class-validator schema of `cookieNames`. */
 export class EsalesCookieNamesSchema {
@@ -89,9 +100,16 @@ export class EsalesMarketOptionsSchema {
 
 /** @internal class-validator schema of `EsalesModuleOptions`' cluster, market and request options. */
 export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
-  @Matches(NO_CONTROL_CHARACTERS, { message: 'must not contain control characters' })
-  @MaxLength(MAX_MARKET_LENGTH, { message: `must be at most ${MAX_MARKET_LENGTH} characters` })
-  @Matches(/\S/, { message: 'must not be empty' })
+  // The rule `markets` keys and ESALES_MARKETS entries are held to (market-names.ts).
+  @ValidateBy({
+    name: 'isEsalesMarketName',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !marketNameProblem(value),
+      defaultMessage: (args) =>
+        (typeof args?.value === 'string' && marketNameProblem(args.value)) ||
+        'must be a market name',
+    },
+  })
   @IsString({ message: 'is required (a market name such as "UK")' })
   defaultMarket!: unknown;
 
@@ -198,7 +216,20 @@ export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
   cookieNames?: unknown;
 
   @IsOptional()
-  @Matches(COOKIE_DOMAIN_PATTERN, { message: 'must be a domain name such as .example.com' })
+  @Matches(COOKIE_DOMAIN_PATTERN, { message: COOKIE_DOMAIN_MESSAGE })
   @IsString({ message: 'must be a string' })
   cookieDomain?: unknown;
+
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesCookieSecure',
+    validator: {
+      validate: (value: unknown) => COOKIE_SECURE_VALUES.includes(value),
+      defaultMessage: () => 'must be "auto", true or false',
+    },
+  })
+  cookieSecure?: unknown;
+
+  @hook()
+  consent?: unknown;
 }

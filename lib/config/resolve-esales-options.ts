@@ -1,5 +1,4 @@
 import { validateSync, type ValidationError } from 'class-validator';
-import { MAX_MARKET_LENGTH, NO_CONTROL_CHARACTERS } from '../notifications/notification-fields.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import type {
   EsalesClickTrackingOptions,
@@ -19,7 +18,9 @@ import {
   WARN_INTERVAL_MS,
 } from '../esales.constants.js';
 import { DEFAULT_TRANSPORT } from '../transport/transport-names.js';
+import { isForbiddenClusterHost, isLoopbackHost, trimTrailingSlashes } from './cluster-hosts.js';
 import { envNameForOption, isFromEnv } from './esales-env.js';
+import { marketNameProblem, quoteForMessage } from './market-names.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type {
   EsalesMarketOptions,
@@ -38,8 +39,12 @@ export interface ClickTrackingSettings {
   readonly ignoreBots: boolean;
   readonly cookieNames: Readonly<Required<EsalesCookieNames>>;
   readonly cookieDomain?: string;
+  /** `Secure` attribute of the cookies set: `'auto'` follows the request's protocol. */
+  readonly cookieSecure: 'auto' | boolean;
   readonly resolveMarket?: EsalesClickTrackingOptions['resolveMarket'];
   readonly resolveVisitor?: EsalesClickTrackingOptions['resolveVisitor'];
+  /** The app's consent check; undefined when every request counts as consented. */
+  readonly consent?: EsalesModuleOptions['consent'];
 }
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
@@ -60,6 +65,13 @@ export interface EsalesMarketTarget {
 export class ResolvedEsalesOptions {
   /** Allowed markets in configuration order, or undefined when any market is allowed. */
   readonly markets: readonly string[] | undefined;
+  /**
+   * The cluster base URLs (as in `clusterUrls`) that are `http://` on a host other than loopback
+   * (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`), which `allowInsecureClusterUrl` admits:
+   * notifications to them, customer keys and tokens included, travel unencrypted. Empty otherwise.
+   * For a warning at boot.
+   */
+  readonly insecureNonLoopbackClusterUrls: readonly string[];
   // `#` fields, not TypeScript `private`: util.inspect and console.log must not show private keys.
   readonly #fallbackTarget: EsalesMarketTarget | undefined;
   readonly #fallbackPrivateKey: string | undefined;
@@ -90,6 +102,12 @@ export class ResolvedEsalesOptions {
     this.#fallbackPrivateKey = fallbackPrivateKey;
     this.#perMarket = perMarket;
     this.markets = perMarket ? Object.freeze([...perMarket.keys()]) : undefined;
+    this.insecureNonLoopbackClusterUrls = Object.freeze(
+      this.clusterUrls.filter((clusterUrl) => {
+        const url = new URL(clusterUrl);
+        return url.protocol === 'http:' && !isLoopbackHost(url.hostname);
+      }),
+    );
   }
 
   /** The HTTP client that carries notifications: a built-in one's name, or the app's own. */
@@ -137,9 +155,12 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 type Label = (option: string, market?: string) => string;
 
+/** `markets["UK"]`, the market quoted safely. */
+const marketLabel = (market: string): string => `markets[${quoteForMessage(market)}]`;
+
 function labeller(fromEnv: boolean): Label {
   return (option, market) => {
-    const name = market === undefined ? option : `markets[${JSON.stringify(market)}].${option}`;
+    const name = market === undefined ? option : `${marketLabel(market)}.${option}`;
     return fromEnv ? `${name} (${envNameForOption(option, market)})` : name;
   };
 }
@@ -158,25 +179,46 @@ function schemaProblems(
   });
 }
 
-function validateAgainst<T extends object>(
+/**
+ * The problems of `value` against `schema`, each labelled. Keys that name members of
+ * `Object.prototype` are reported like any unknown option without being copied onto the schema
+ * instance: an own `__proto__` (from JSON.parse, a computed key) would replace its prototype, an
+ * own `constructor` would hide its class from class-validator.
+ */
+function schemaProblemsOf<T extends object>(
   schema: new () => T,
   value: Record<string, unknown>,
-): ValidationError[] {
-  const instance = Object.assign(new schema(), value);
-  return validateSync(instance, {
+  label: Label,
+  market?: string,
+): string[] {
+  const instance = new schema();
+  const problems: string[] = [];
+  for (const key of Object.keys(value)) {
+    if (key in Object.prototype) problems.push(`${label(key, market)}: is not a known option`);
+    else (instance as Record<string, unknown>)[key] = value[key];
+  }
+  const errors = validateSync(instance, {
     whitelist: true,
     forbidNonWhitelisted: true,
     stopAtFirstError: true,
   });
+  return [...problems, ...schemaProblems(errors, label, market)];
 }
 
-/** Turns a configured cluster (URL or id) into a normalised base URL, or explains why it can't. */
+/** The trailing API path a full endpoint URL copied from Elevate's docs has. */
+const API_PATH = /\/api\/v1(?:\/notifications(?:\/[^/]*)?)?$/i;
+
+/**
+ * Turns a configured cluster (URL or id) into a normalised base URL, or explains why it can't. For
+ * options from the environment the messages never show the URL (`fromEnv`).
+ */
 function clusterBaseUrl(
   options: EsalesMarketOptions,
   allowInsecure: boolean,
   label: Label,
   market: string | undefined,
   problems: string[],
+  fromEnv: boolean,
 ): string | undefined {
   const { clusterUrl, clusterId } = options;
   if (typeof clusterUrl === 'string' && typeof clusterId === 'string') {
@@ -206,22 +248,35 @@ function clusterBaseUrl(
           : ''),
     );
   }
+  // WHATWG URL has normalised the host: 0xA9FEA9FE, 0251.0376.0251.0376 and 169.254.169.254. alike
+  // are 169.254.169.254 here, [::ffff:169.254.169.254] is [::ffff:a9fe:a9fe].
+  if (isForbiddenClusterHost(url.hostname)) {
+    problems.push(
+      `${label('clusterUrl', market)}: must not point at a link-local or cloud metadata address ` +
+        '(169.254.0.0/16, fe80::/10, 100.100.100.200, fd00:ec2::254, metadata.google.internal), ' +
+        'http or https, whatever allowInsecureClusterUrl says',
+    );
+  }
   if (url.username || url.password) {
     problems.push(`${label('clusterUrl', market)}: must not contain credentials`);
   }
   if (url.search || url.hash) {
     problems.push(`${label('clusterUrl', market)}: must not have a query string or fragment`);
   }
+  const path = trimTrailingSlashes(url.pathname);
   // A full endpoint URL copied from Elevate's docs would double the path on every notification.
-  const apiAt = url.pathname.search(/\/api\/v1(?:\/notifications(?:\/[^/]*)?)?\/?$/i);
+  const apiAt = path.search(API_PATH);
   if (apiAt >= 0) {
     problems.push(
-      `${label('clusterUrl', market)}: is the cluster's base URL, without the API path ` +
-        `(${url.pathname.slice(apiAt)}): use ${url.origin}${url.pathname.slice(0, apiAt)}`,
+      fromEnv
+        ? `${label('clusterUrl', market)}: is the cluster's base URL, without the API path: ` +
+            'remove the trailing /api/v1…'
+        : `${label('clusterUrl', market)}: is the cluster's base URL, without the API path ` +
+            `(${url.pathname.slice(apiAt)}): use ${url.origin}${path.slice(0, apiAt)}`,
     );
   }
   if (problems.length > before) return undefined;
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  return `${url.origin}${path}`;
 }
 
 const targetFor = (clusterUrl: string): EsalesMarketTarget =>
@@ -238,13 +293,14 @@ export function checkEsalesOptions(options: unknown): {
   if (!isPlainObject(options)) {
     return { problems: ['options must be an object'] };
   }
-  const label = labeller(isFromEnv(options as unknown as EsalesModuleOptions));
-  const problems = schemaProblems(validateAgainst(EsalesModuleOptionsSchema, options), label);
+  const fromEnv = isFromEnv(options as unknown as EsalesModuleOptions);
+  const label = labeller(fromEnv);
+  const problems = schemaProblemsOf(EsalesModuleOptionsSchema, options, label);
   const opts = options as unknown as EsalesModuleOptions;
   const enabled = opts.enabled !== false;
   const allowInsecure = opts.allowInsecureClusterUrl === true;
 
-  const topCluster = clusterBaseUrl(opts, allowInsecure, label, undefined, problems);
+  const topCluster = clusterBaseUrl(opts, allowInsecure, label, undefined, problems, fromEnv);
   const topPrivateKey = typeof opts.privateKey === 'string' ? opts.privateKey : undefined;
 
   let perMarket: Map<string, ResolvedMarket> | undefined;
@@ -253,29 +309,24 @@ export function checkEsalesOptions(options: unknown): {
     const entries = Object.entries(opts.markets);
     if (entries.length === 0) problems.push(`${label('markets')}: must list at least one market`);
     for (const [market, marketOptions] of entries) {
-      if (
-        market.trim().length === 0 ||
-        market.length > MAX_MARKET_LENGTH ||
-        !NO_CONTROL_CHARACTERS.test(market)
-      ) {
-        problems.push(`${label('markets')}: ${JSON.stringify(market)} is not a usable market name`);
-        continue;
-      }
-      if (!isPlainObject(marketOptions)) {
+      const nameProblem = marketNameProblem(market);
+      if (nameProblem) {
         problems.push(
-          `markets[${JSON.stringify(market)}]: must be an object (use {} for no overrides)`,
+          `${label('markets')}: ${quoteForMessage(market)} is not a usable market name (${nameProblem})`,
         );
         continue;
       }
-      problems.push(
-        ...schemaProblems(validateAgainst(EsalesMarketOptionsSchema, marketOptions), label, market),
-      );
-      const own = clusterBaseUrl(marketOptions, allowInsecure, label, market, problems);
+      if (!isPlainObject(marketOptions)) {
+        problems.push(`${marketLabel(market)}: must be an object (use {} for no overrides)`);
+        continue;
+      }
+      problems.push(...schemaProblemsOf(EsalesMarketOptionsSchema, marketOptions, label, market));
+      const own = clusterBaseUrl(marketOptions, allowInsecure, label, market, problems, fromEnv);
       const hasOwnCluster = hasClusterOption(marketOptions);
       const cluster = hasOwnCluster ? own : topCluster;
       if (enabled && !hasOwnCluster && !topCluster && !hasClusterOption(opts)) {
         problems.push(
-          `markets[${JSON.stringify(market)}]: no cluster: set ${label('clusterUrl', market)} or ` +
+          `${marketLabel(market)}: no cluster: set ${label('clusterUrl', market)} or ` +
             `${label('clusterId', market)}, or a top-level ${label('clusterUrl')} / ${label('clusterId')}`,
         );
       }
@@ -288,14 +339,15 @@ export function checkEsalesOptions(options: unknown): {
         ...(privateKey ? { privateKey } : {}),
       });
     }
+    // A default market that breaks the market-name rule is reported by the schema already.
     if (
       typeof opts.defaultMarket === 'string' &&
-      opts.defaultMarket &&
+      !marketNameProblem(opts.defaultMarket) &&
       !perMarket.has(opts.defaultMarket)
     ) {
       problems.push(
-        `${label('defaultMarket')}: "${opts.defaultMarket}" is not one of ${label('markets')} ` +
-          `(${[...perMarket.keys()].map((m) => `"${m}"`).join(', ')})`,
+        `${label('defaultMarket')}: ${quoteForMessage(opts.defaultMarket)} is not one of ${label('markets')} ` +
+          `(${[...perMarket.keys()].map(quoteForMessage).join(', ')})`,
       );
     }
   } else if (enabled && !hasClusterOption(opts)) {
@@ -308,10 +360,7 @@ export function checkEsalesOptions(options: unknown): {
     if (new Set(chosen).size < chosen.length) {
       problems.push(`${label('cookieNames')}: the three cookies need three different names`);
     }
-    for (const problem of schemaProblems(
-      validateAgainst(EsalesCookieNamesSchema, names),
-      (o) => o,
-    )) {
+    for (const problem of schemaProblemsOf(EsalesCookieNamesSchema, names, (o) => o)) {
       problems.push(`${label('cookieNames')}.${problem}`);
     }
   }
@@ -378,8 +427,10 @@ export function checkEsalesOptions(options: unknown): {
     ignoreBots: opts.ignoreBots ?? true,
     cookieNames: Object.freeze({ ...DEFAULT_COOKIE_NAMES, ...definedEntries(opts.cookieNames) }),
     ...(opts.cookieDomain ? { cookieDomain: opts.cookieDomain } : {}),
+    cookieSecure: opts.cookieSecure ?? 'auto',
     ...(opts.resolveMarket ? { resolveMarket: opts.resolveMarket } : {}),
     ...(opts.resolveVisitor ? { resolveVisitor: opts.resolveVisitor } : {}),
+    ...(opts.consent ? { consent: opts.consent } : {}),
   });
   const hooks: EsalesDeliveryHooks = Object.freeze({
     ...(opts.onDelivered ? { onDelivered: opts.onDelivered } : {}),

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
+import { COOKIE_DOMAIN_MESSAGE } from '../../lib/config/esales-options.schema.js';
 import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 
@@ -171,6 +172,7 @@ describe('resolveEsalesOptions', () => {
         customerKey: 'apptus.customerKey',
         token: 'apptus.token',
       },
+      cookieSecure: 'auto',
     });
     expect(
       resolveEsalesOptions({
@@ -195,7 +197,7 @@ describe('resolveEsalesOptions', () => {
     ).toEqual([
       'resolveMarket: must be a function',
       'ignoreBots: must be true or false',
-      'cookieDomain: must be a domain name such as .example.com',
+      `cookieDomain: ${COOKIE_DOMAIN_MESSAGE}`,
       'cookieNames.cookie: is not a known option',
       'cookieNames.sessionKey: must be a valid cookie name',
     ]);
@@ -343,7 +345,7 @@ describe('resolveEsalesOptions', () => {
       ]);
       expect(
         problemsOf({ clusterId: 'w1', defaultMarket: 'UK', markets: { UK: {}, ' ': {} } }),
-      ).toEqual(['markets: " " is not a usable market name']);
+      ).toEqual(['markets: " " is not a usable market name (must not be empty)']);
     });
   });
 
@@ -384,7 +386,7 @@ describe('resolveEsalesOptions', () => {
       'defaultMarket: must not be empty',
     ]);
     expect(problemsOf({ clusterId: 'w1', defaultMarket: 'UK\n' })).toEqual([
-      'defaultMarket: must not contain control characters',
+      'defaultMarket: must not contain control or format characters, line or paragraph separators, or lone surrogates',
     ]);
     expect(
       problemsOf({
@@ -392,7 +394,9 @@ describe('resolveEsalesOptions', () => {
         defaultMarket: 'UK',
         markets: { UK: {}, ['M'.repeat(101)]: {} },
       }),
-    ).toEqual([`markets: "${'M'.repeat(101)}" is not a usable market name`]);
+    ).toEqual([
+      `markets: "${'M'.repeat(101)}" is not a usable market name (must be at most 100 characters)`,
+    ]);
   });
 
   it('rejects something that is not an object', () => {
