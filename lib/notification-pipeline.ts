@@ -107,6 +107,14 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     if (!this.options.enabled) {
       this.logger.log('Elevate notifications are disabled (enabled: false): nothing will be sent');
     }
+    const insecure = this.options.insecureNonLoopbackClusterUrls;
+    if (this.options.enabled && insecure.length > 0) {
+      // Allowed (a stand-in in docker-compose is not on loopback), but never by accident.
+      this.logger.warn(
+        `allowInsecureClusterUrl: notifications, tokens included, go over plain http to ` +
+          `${insecure.join(', ')}, which is not a loopback address`,
+      );
+    }
   }
 
   /**

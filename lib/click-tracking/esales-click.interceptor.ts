@@ -14,6 +14,7 @@ import { isbot } from 'isbot';
 import type { Observable } from 'rxjs';
 import { CustomerKeyAuthentication } from '../auth/customer-key-authentication.js';
 import { describeError, isThenable } from '../common/app-code.js';
+import { quote } from '../common/sanitize.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
@@ -32,10 +33,11 @@ import {
   type TrackingMetadata,
 } from './click-tracking.constants.js';
 import {
-  isSecureRequest,
   rawResponseOf,
   readVisitorCookies,
-  setCookiesOnSuccess,
+  CookieSecurity,
+  onSuccessfulHead,
+  setCookieNameValue,
   visitorCookie,
   type RawResponse,
 } from './visitor-cookies.js';
@@ -66,6 +68,7 @@ const MAX_REMEMBERED_USER_AGENT_LENGTH = 512;
 /** The package's providers, as the interceptor found them. */
 interface Resolved {
   readonly pipeline: NotificationPipeline;
+  readonly cookieSecurity: CookieSecurity;
   readonly options: ResolvedEsalesOptions;
   readonly warnings: RateLimitedLog;
 }
@@ -157,8 +160,12 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
           'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
       ]);
     }
+    const cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
+      this.logger.warn(message),
+    );
     const resolved = {
       pipeline,
+      cookieSecurity,
       options,
       warnings: new RateLimitedLog(this.logger, options.delivery.warnIntervalMs),
     };
@@ -196,14 +203,15 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     }
 
     this.warnAboutMissingParams(context, request, tracking);
-    const prepared = raw ? this.beforeHandler(request, tracking) : undefined;
-    if (!raw || !prepared) return next.handle();
+    const plan = raw ? this.beforeHandler(request, tracking) : undefined;
+    if (!raw || !plan) return next.handle();
     try {
-      setCookiesOnSuccess(raw, prepared.cookies);
+      // As the status line goes out: the app's own Apptus cookies win over ours.
+      onSuccessfulHead(raw, (appSetCookies) => this.reconcile(plan, appSetCookies));
       // Queued once the response has gone out with its final status: whatever runs after the
       // handler (other interceptors, exception filters) has had its say, and the visitor is not
       // kept waiting.
-      raw.once('finish', () => this.afterResponse(raw, prepared.notification));
+      raw.once('finish', () => this.afterResponse(raw, plan));
     } catch (error) {
       this.warnings.warn(
         'click-response',
@@ -293,10 +301,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     }
   }
 
-  private beforeHandler(
-    request: EsalesHttpRequest,
-    tracking: TrackingMetadata,
-  ): { notification: PreparedNotification; cookies: string[] } | undefined {
+  private beforeHandler(request: EsalesHttpRequest, tracking: TrackingMetadata): Plan | undefined {
     let kind = primaryKind(tracking);
     try {
       const settings = this.options.clickTracking;
@@ -306,6 +311,10 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
         this.pipeline.skip('bot', kind.name);
         // Easy to trip over by hand: curl's and Node's default user agents count as bots.
         this.logger.debug('Skipped a click from a bot (ignoreBots)');
+        return undefined;
+      }
+      if (!this.consented(request)) {
+        this.pipeline.skip('noConsent', kind.name);
         return undefined;
       }
       const click = this.extractClick(request, tracking.sources);
@@ -332,18 +341,10 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
             ? { ticket: undefined }
             : { productKey: click.productKey, variantKey: click.variantKey }),
       };
-      const prepared = this.pipeline.prepare(kind, notification, false);
+      const prepared = this.prepareVerified(kind, notification);
       if (!prepared) return undefined;
-      if (signedIn && !this.tokenVerifies(prepared.market, prepared.customerKey, token)) {
-        this.pipeline.skip('customerKeyNotVerified', kind.name);
-        this.logger.debug(
-          `Skipped a click: the signed-in customer key's token does not verify with market ` +
-            `"${prepared.market}"'s private key (Elevate would answer 403)`,
-        );
-        return undefined;
-      }
       const cookies = settings.assignVisitorCookies ? this.visitorCookies(request, visitor) : [];
-      return { notification: prepared, cookies };
+      return { kind, notification, prepared, cookies, fromApp: undefined };
     } catch (error) {
       this.pipeline.skip('invalid', kind.name);
       const reason = error instanceof ResolverError ? error.message : describeError(error);
@@ -352,14 +353,114 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     }
   }
 
-  private afterResponse(raw: RawResponse, notification: PreparedNotification): void {
+  /** Validates and counts; a signed-in visitor whose token does not verify is skipped. */
+  private prepareVerified(
+    kind: NotificationKind,
+    notification: TrackedNotification,
+  ): PreparedNotification | undefined {
+    const prepared = this.pipeline.prepare(kind, notification, false);
+    if (!prepared) return undefined;
+    const { token } = notification;
+    if (
+      CustomerKeyAuthentication.isSignedInCustomerKey(prepared.customerKey) &&
+      !this.tokenVerifies(prepared.market, prepared.customerKey, token)
+    ) {
+      this.pipeline.skip('customerKeyNotVerified', kind.name);
+      this.logger.debug(
+        `Skipped a click: the signed-in customer key's token does not verify with market ` +
+          `${quote(prepared.market)}'s private key (Elevate would answer 403)`,
+      );
+      return undefined;
+    }
+    return prepared;
+  }
+
+  /**
+   * `consent(request)`: false (or a throw, or a promise: resolvers are synchronous) means no cookie
+   * and no notification for this request.
+   */
+  private consented(request: EsalesHttpRequest): boolean {
+    const consent = this.options.clickTracking.consent;
+    if (!consent) return true;
+    try {
+      const given: unknown = consent(request);
+      if (isThenable(given)) {
+        given.then(undefined, () => undefined);
+        throw new Error('consent returned a promise: it must be synchronous');
+      }
+      return given === true;
+    } catch (error) {
+      this.warnings.warn(
+        'consent',
+        () => `Treated a request as not consented: consent threw: ${describeError(error)}`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * As the status line goes out: the Apptus cookies the app set itself (a sign-in on a tracked
+   * route, say) are not set again by the package, and the notification goes out with the app's
+   * values. Returns the package's cookies still to add.
+   */
+  private reconcile(plan: Plan, appSetCookies: readonly string[]): readonly string[] {
+    if (appSetCookies.length === 0) return plan.cookies;
+    const names = this.options.clickTracking.cookieNames;
+    const setByApp = new Set<string>();
+    const fromApp: Partial<Record<'sessionKey' | 'customerKey' | 'token', string>> = {};
+    for (const line of appSetCookies) {
+      const cookie = setCookieNameValue(line);
+      if (!cookie) continue;
+      setByApp.add(cookie.name);
+      for (const field of ['sessionKey', 'customerKey', 'token'] as const) {
+        if (cookie.name === names[field]) fromApp[field] = cookie.value;
+      }
+    }
+    if (Object.keys(fromApp).length > 0) plan.fromApp = fromApp;
+    return plan.cookies.filter((line) => !setByApp.has(setCookieNameValue(line)?.name ?? ''));
+  }
+
+  private afterResponse(raw: RawResponse, plan: Plan): void {
     try {
       if (raw.statusCode >= 400) return;
+      const prepared = plan.fromApp ? this.withAppCookies(plan, plan.fromApp) : plan.prepared;
       // Hand-off only: O(1), and the queue starts delivering on a later turn of the event loop.
-      this.pipeline.enqueuePrepared(notification);
+      if (prepared) this.pipeline.enqueuePrepared(prepared);
     } catch (error) {
       this.warnings.warn('click-enqueue', () => `Could not queue a click: ${describeError(error)}`);
     }
+  }
+
+  /**
+   * The notification again, with the visitor the app's own cookies name: a non-empty session or
+   * customer key replaces ours, and the token follows the customer key (a cleared token cookie
+   * means none).
+   */
+  private withAppCookies(
+    plan: Plan,
+    fromApp: Partial<Record<'sessionKey' | 'customerKey' | 'token', string>>,
+  ): PreparedNotification | undefined {
+    const { notification } = plan;
+    const customerKey = fromApp.customerKey || notification.customerKey;
+    const sessionKey = fromApp.sessionKey || notification.sessionKey;
+    let token = fromApp.token !== undefined ? fromApp.token || null : notification.token;
+    if (fromApp.customerKey && fromApp.token === undefined) token = null;
+    if (
+      typeof customerKey === 'string' &&
+      !CustomerKeyAuthentication.isSignedInCustomerKey(customerKey)
+    ) {
+      token = null;
+    }
+    if (
+      customerKey === notification.customerKey &&
+      sessionKey === notification.sessionKey &&
+      token === notification.token
+    ) {
+      return plan.prepared;
+    }
+    // The first preparation was counted as enqueued only once it is handed over, so nothing is
+    // counted twice: this one replaces it.
+    return this.prepareVerified(plan.kind, { ...notification, customerKey, sessionKey, token });
   }
 
   /**
@@ -390,7 +491,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     if (!visitor.assigned.sessionKey && !visitor.assigned.customerKey) return [];
     const { cookieNames, cookieDomain } = this.options.clickTracking;
     const attributes = {
-      secure: isSecureRequest(request),
+      secure: this.resolve().cookieSecurity.secure(request),
       ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
     const cookies: string[] = [];
@@ -404,6 +505,25 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     }
     return cookies;
   }
+}
+
+/** What the interceptor sends for a request, as read before the handler ran. */
+interface TrackedNotification {
+  readonly market?: unknown;
+  readonly customerKey: unknown;
+  readonly sessionKey: unknown;
+  readonly token: string | null;
+  readonly [field: string]: unknown;
+}
+
+/** One tracked request: what will be sent, and the cookies the package would set. */
+interface Plan {
+  readonly kind: NotificationKind;
+  readonly notification: TrackedNotification;
+  readonly prepared: PreparedNotification;
+  readonly cookies: readonly string[];
+  /** The Apptus cookies the app set on the response itself, if any. */
+  fromApp: Partial<Record<'sessionKey' | 'customerKey' | 'token', string>> | undefined;
 }
 
 /** Reads one source; an app function that throws becomes a `ResolverError`. */

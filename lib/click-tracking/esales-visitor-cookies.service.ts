@@ -12,7 +12,7 @@ import type { EsalesHttpRequest, EsalesVisitor } from './click-tracking-options.
 import {
   appendSetCookies,
   expiredVisitorCookie,
-  isSecureRequest,
+  CookieSecurity,
   readVisitorCookies,
   requestOf,
   visitorCookie,
@@ -37,11 +37,17 @@ export interface EsalesEndedSession {
  */
 @Injectable()
 export class EsalesVisitorCookiesService {
+  private readonly cookieSecurity: CookieSecurity;
+
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
     private readonly authentication: CustomerKeyAuthenticationService,
     private readonly pipeline: NotificationPipeline,
-  ) {}
+  ) {
+    this.cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
+      pipeline.logger.warn(message),
+    );
+  }
 
   /**
    * Sets the signed-in customer key and token for `visitorId` on `response` (before it is sent; with
@@ -150,7 +156,7 @@ export class EsalesVisitorCookiesService {
   private attributes(response: unknown): VisitorCookieAttributes {
     const { cookieDomain } = this.options.clickTracking;
     return {
-      secure: isSecureRequest(requestOf(response)),
+      secure: this.cookieSecurity.secure(requestOf(response)),
       ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
   }

@@ -1,4 +1,6 @@
-import { parse, serialize } from 'cookie';
+import { parse, serialize as serializeCookie, type SerializeOptions } from 'cookie';
+import { describeError } from '../common/app-code.js';
+import { EsalesConfigError } from '../errors/esales-config.error.js';
 import type { EsalesCookieNames } from './click-tracking-options.interface.js';
 
 /** The cookie names Elevate's browser library reads and writes. */
@@ -60,6 +62,18 @@ export function visitorCookie(
     secure: attributes.secure,
     ...(attributes.domain ? { domain: attributes.domain } : {}),
   });
+}
+
+/**
+ * `cookie.serialize`, whose `TypeError`s (a name or domain it refuses) become an `EsalesConfigError`:
+ * boot validation applies the same rules, so this is a backstop, never a raw 500.
+ */
+function serialize(name: string, value: string, options: SerializeOptions): string {
+  try {
+    return serializeCookie(name, value, options);
+  } catch (error) {
+    throw new EsalesConfigError([`cannot set the cookie ${name}: ${describeError(error)}`]);
+  }
 }
 
 /** A `Set-Cookie` value that deletes the cookie (same path and domain as `visitorCookie`). */
@@ -155,30 +169,60 @@ export function rawResponseOf(response: unknown): RawResponse | undefined {
     : undefined;
 }
 
+/** The name and value of a `Set-Cookie` line; undefined for a line without `=`. */
+export function setCookieNameValue(line: string): { name: string; value: string } | undefined {
+  const end = line.indexOf(';');
+  const pair = end === -1 ? line : line.slice(0, end);
+  const equals = pair.indexOf('=');
+  if (equals === -1) return undefined;
+  const raw = pair.slice(equals + 1).trim();
+  let value = raw;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoded the way `serialize` would: keep it as it is.
+  }
+  return { name: pair.slice(0, equals).trim(), value };
+}
+
 /**
- * Adds `Set-Cookie` values to the response at the moment its status line is written, and only if
- * that status is below 400. Whatever the handler does — `@Redirect()`, `res.redirect()`, an
- * exception turned into a 404 by a filter — the cookies go out with a successful response only.
- * Every platform ends in `writeHead` (Node's implicit headers call it too), so this is the one place
- * where the final status is known and headers can still change.
+ * Runs `decide` at the moment the response's status line is written, if that status is below 400,
+ * with the `Set-Cookie` lines the response is about to send; adds the lines `decide` returns.
+ * Whatever the handler does — `@Redirect()`, `res.redirect()`, an exception turned into a 404 by a
+ * filter — this sees the final status and the app's own cookies. Every platform ends in `writeHead`
+ * (Node's implicit headers call it too), so this is the one place where the final status is known
+ * and headers can still change.
  */
-export function setCookiesOnSuccess(raw: RawResponse, cookies: readonly string[]): void {
-  if (cookies.length === 0) return;
+export function onSuccessfulHead(
+  raw: RawResponse,
+  decide: (appSetCookies: readonly string[]) => readonly string[],
+): void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- restored and called with `this`
   const writeHead = raw.writeHead;
   raw.writeHead = function (this: RawResponse, statusCode: number, ...rest: unknown[]) {
     raw.writeHead = writeHead;
-    if (statusCode < 400) addToWriteHead(raw, rest, cookies);
+    if (statusCode < 400) addToWriteHead(raw, rest, decide);
     return writeHead.call(this, statusCode, ...rest);
   };
 }
 
-/** Merges cookies into what `writeHead(status, [reason], [headers])` is about to write. */
-function addToWriteHead(raw: RawResponse, rest: unknown[], cookies: readonly string[]): void {
+/** Merges the cookies `decide` wants into what `writeHead(status, [reason], [headers])` will write. */
+function addToWriteHead(
+  raw: RawResponse,
+  rest: unknown[],
+  decide: (appSetCookies: readonly string[]) => readonly string[],
+): void {
   const headers = rest[typeof rest[0] === 'string' ? 1 : 0];
   if (Array.isArray(headers)) {
     // The flat [name, value, name, value, …] form.
-    for (const cookie of cookies) headers.push('Set-Cookie', cookie);
+    const existing: string[] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'set-cookie')
+        existing.push(...asList(headers[i + 1]));
+    }
+    for (const cookie of decide([...existing, ...asList(raw.getHeader('set-cookie'))])) {
+      headers.push('Set-Cookie', cookie);
+    }
     return;
   }
   if (typeof headers === 'object' && headers !== null) {
@@ -186,11 +230,53 @@ function addToWriteHead(raw: RawResponse, rest: unknown[], cookies: readonly str
     const record = headers as Record<string, unknown>;
     const key = Object.keys(record).find((name) => name.toLowerCase() === 'set-cookie');
     if (key !== undefined) {
-      record[key] = [...asList(record[key]), ...cookies];
+      const existing = asList(record[key]);
+      const cookies = decide(existing);
+      if (cookies.length > 0) record[key] = [...existing, ...cookies];
       return;
     }
   }
-  raw.setHeader('Set-Cookie', [...asList(raw.getHeader('set-cookie')), ...cookies]);
+  const existing = asList(raw.getHeader('set-cookie'));
+  const cookies = decide(existing);
+  if (cookies.length > 0) raw.setHeader('Set-Cookie', [...existing, ...cookies]);
+}
+
+/** Whether a request looks as if the visitor came over https, whatever the platform was told to trust. */
+function looksHttps(request: unknown): boolean {
+  if (process.env['NODE_ENV'] === 'production') return true;
+  const headers = (request as { headers?: Record<string, unknown> } | undefined)?.headers;
+  const forwarded = headers?.['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded) as unknown;
+  return typeof first === 'string' && first.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/**
+ * The `Secure` attribute of the cookies this package sets: `cookieSecure` `true` or `false` as
+ * configured, or with `'auto'` the request's protocol as the platform reports it. With `'auto'` it
+ * warns once when cookies go out without `Secure` from what looks like an https deployment
+ * (`NODE_ENV=production`, or an `X-Forwarded-Proto: https` the platform was not told to trust).
+ */
+export class CookieSecurity {
+  private warned = false;
+
+  constructor(
+    private readonly setting: 'auto' | boolean,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  secure(request: unknown): boolean {
+    if (this.setting !== 'auto') return this.setting;
+    const secure = isSecureRequest(request);
+    if (!secure && !this.warned && looksHttps(request)) {
+      this.warned = true;
+      this.warn(
+        'Setting the Apptus cookies without Secure, though this looks like an https deployment ' +
+          "(NODE_ENV=production or X-Forwarded-Proto: https): behind a TLS proxy, enable Express's " +
+          "'trust proxy' or Fastify's trustProxy, or set cookieSecure: true (ESALES_COOKIE_SECURE=true)",
+      );
+    }
+    return secure;
+  }
 }
 
 /** Whether the request reached the app over https (behind a proxy: as the platform's trust setting says). */
@@ -204,4 +290,9 @@ export function isSecureRequest(request: unknown): boolean {
 export function requestOf(response: unknown): unknown {
   const r = response as { req?: unknown; request?: unknown } | undefined;
   return r?.request ?? r?.req;
+}
+
+/** Adds `cookies` when the status line is written with a status below 400 (see `onSuccessfulHead`). */
+export function setCookiesOnSuccess(raw: RawResponse, cookies: readonly string[]): void {
+  if (cookies.length > 0) onSuccessfulHead(raw, () => cookies);
 }

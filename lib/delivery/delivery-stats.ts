@@ -26,6 +26,7 @@ class Counters {
     customerKeyNotVerified: 0,
     headRequest: 0,
     duplicate: 0,
+    noConsent: 0,
   };
 
   snapshot(): EsalesKindStats {

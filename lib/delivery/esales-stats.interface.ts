@@ -18,7 +18,9 @@ export type EsalesSkipReason =
   /** Click tracking: a HEAD request (link checkers, mail scanners), not a visitor's click. */
   | 'headRequest'
   /** A payment whose `dedupeKey` was sent, or is on its way, within the dedupe window. */
-  | 'duplicate';
+  | 'duplicate'
+  /** Tracking: the module's `consent(request)` said no (or threw): no cookie, no notification. */
+  | 'noConsent';
 
 /** State of a cluster's circuit breaker. */
 export type EsalesBreakerState = 'closed' | 'open' | 'half-open';
