@@ -16,7 +16,7 @@ export {
   TrackClick,
   TrackAddToCart,
   TrackNonEsalesClick,
-} from './click-tracking/track-non-esales-click.decorator.js';
+} from './click-tracking/tracking.decorators.js';
 export { EsalesClickInterceptor } from './click-tracking/esales-click.interceptor.js';
 export type {
   EsalesExtractedClick,

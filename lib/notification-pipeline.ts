@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { CookieSecurity } from './click-tracking/visitor-cookies.js';
 import { describeError } from './common/app-code.js';
 import { RateLimitedLog } from './common/rate-limited-log.js';
 import type { ResolvedEsalesOptions } from './config/resolve-esales-options.js';
@@ -65,6 +66,8 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
   readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
   /** Rate-limited warnings, shared by everything that reports on delivery. */
   readonly warnings: RateLimitedLog;
+  /** The `Secure` decision for every cookie the package sets (one instance: it warns once). */
+  readonly cookieSecurity: CookieSecurity;
   private readonly engine: DeliveryEngine;
   private readonly stats = new DeliveryStats();
   private readonly dedupe = new DedupeWindow(DEDUPE_WINDOW_MS, MAX_DEDUPE_KEYS, () => Date.now());
@@ -75,10 +78,16 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
   ) {
     this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
+    this.cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
+      this.logger.warn(message),
+    );
     const dedupe = this.dedupe;
+    // A payment's key is given back only when Elevate surely did not count it: refused with a 4xx,
+    // or every attempt failed before it could arrive (or none was made).
     const releaseUndelivered: DeliveryObserver = {
-      settled({ notification, outcome }: SettledNotification): void {
-        if (notification.dedupeKey !== undefined && outcome !== 'sent') {
+      settled({ notification, outcome, mayHaveArrived }: SettledNotification): void {
+        if (notification.dedupeKey === undefined) return;
+        if (outcome === 'rejected' || (outcome !== 'sent' && !mayHaveArrived)) {
           dedupe.release(notification.dedupeKey);
         }
       },
@@ -141,23 +150,24 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     });
   }
 
-  /** Validates and queues; never throws, never waits. */
-  enqueue(kind: NotificationKind, notification: unknown, options?: EsalesPaymentOptions): void {
+  /** Validates and queues; never throws, never waits. True when it was queued. */
+  enqueue(kind: NotificationKind, notification: unknown, options?: EsalesPaymentOptions): boolean {
     let prepared: PreparedNotification | undefined;
     try {
       prepared = this.prepare(kind, notification, false, options);
     } catch (error) {
       this.logger.error(`Could not prepare a notification: ${describeError(error)}`);
     }
-    if (prepared) this.enqueuePrepared(prepared);
+    return prepared ? this.enqueuePrepared(prepared) : false;
   }
 
-  /** Queues what `prepare` returned. Never throws. */
-  enqueuePrepared(prepared: PreparedNotification, completion?: Completion): void {
+  /** Queues what `prepare` returned. Never throws. True when it was queued. */
+  enqueuePrepared(prepared: PreparedNotification, completion?: Completion): boolean {
     try {
-      this.engine.enqueue(prepared, this.targetOf(prepared), completion);
+      return this.engine.enqueue(prepared, this.targetOf(prepared), completion);
     } catch (error) {
       this.logger.error(`Could not queue a notification: ${describeError(error)}`);
+      return false;
     }
   }
 

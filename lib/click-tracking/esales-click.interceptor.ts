@@ -35,7 +35,6 @@ import {
 import {
   rawResponseOf,
   readVisitorCookies,
-  CookieSecurity,
   onSuccessfulHead,
   setCookieNameValue,
   visitorCookie,
@@ -68,7 +67,6 @@ const MAX_REMEMBERED_USER_AGENT_LENGTH = 512;
 /** The package's providers, as the interceptor found them. */
 interface Resolved {
   readonly pipeline: NotificationPipeline;
-  readonly cookieSecurity: CookieSecurity;
   readonly options: ResolvedEsalesOptions;
   readonly warnings: RateLimitedLog;
 }
@@ -160,12 +158,8 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
           'EsalesModule.forRoot({ … }) (or forRootAsync) to the imports of your AppModule',
       ]);
     }
-    const cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
-      this.logger.warn(message),
-    );
     const resolved = {
       pipeline,
-      cookieSecurity,
       options,
       warnings: new RateLimitedLog(this.logger, options.delivery.warnIntervalMs),
     };
@@ -432,19 +426,21 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
   }
 
   /**
-   * The notification again, with the visitor the app's own cookies name: a non-empty session or
-   * customer key replaces ours, and the token follows the customer key (a cleared token cookie
-   * means none).
+   * The notification again, with the visitor the app's own cookies name: a session or customer key
+   * the app set replaces ours, and a new customer key brings its own token or none; cookies the
+   * app cleared are ignored.
    */
   private withAppCookies(
     plan: Plan,
     fromApp: Partial<Record<'sessionKey' | 'customerKey' | 'token', string>>,
   ): PreparedNotification | undefined {
     const { notification } = plan;
+    // A cookie the app cleared (sign-out) changes nothing here: the click happened as the visitor
+    // the request came from. Only a value the app set replaces ours.
     const customerKey = fromApp.customerKey || notification.customerKey;
     const sessionKey = fromApp.sessionKey || notification.sessionKey;
-    let token = fromApp.token !== undefined ? fromApp.token || null : notification.token;
-    if (fromApp.customerKey && fromApp.token === undefined) token = null;
+    let token = fromApp.token || notification.token;
+    if (fromApp.customerKey && !fromApp.token) token = null;
     if (
       typeof customerKey === 'string' &&
       !CustomerKeyAuthentication.isSignedInCustomerKey(customerKey)
@@ -491,7 +487,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     if (!visitor.assigned.sessionKey && !visitor.assigned.customerKey) return [];
     const { cookieNames, cookieDomain } = this.options.clickTracking;
     const attributes = {
-      secure: this.resolve().cookieSecurity.secure(request),
+      secure: this.pipeline.cookieSecurity.secure(request),
       ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
     const cookies: string[] = [];
@@ -532,8 +528,14 @@ function readSource(source: EsalesValueSource | undefined, request: EsalesHttpRe
   if (typeof source === 'function') return callResolver(() => source(request));
   if (typeof source === 'string') return ownValue(request.params, source);
   if ('query' in source) return ownValue(request.query, source.query);
-  if ('body' in source) return ownValue(request['body'], source.body);
+  if ('body' in source) return isJson(request) ? ownValue(request['body'], source.body) : undefined;
   return ownValue(request.params, source.param);
+}
+
+/** A JSON request body (`application/json`, `application/*+json`): what `{ body }` sources read. */
+function isJson(request: EsalesHttpRequest): boolean {
+  const type = headerOf(request, 'content-type').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 /** The kind a request without a ticket goes as (what skips before reading the request count as). */

@@ -12,7 +12,6 @@ import type { EsalesHttpRequest, EsalesVisitor } from './click-tracking-options.
 import {
   appendSetCookies,
   expiredVisitorCookie,
-  CookieSecurity,
   readVisitorCookies,
   requestOf,
   visitorCookie,
@@ -21,12 +20,15 @@ import {
 
 /** The visitor's fresh identity after `endSession`. */
 export interface EsalesEndedSession {
-  /** Whether an `end` notification was queued (false when the request had no session to end). */
+  /**
+   * Whether an `end` notification was queued: false when the request had no session to end, or the
+   * notification was skipped (invalid, unknown market, disabled, no consent).
+   */
   readonly ended: boolean;
-  /** The new session key, set as the session cookie. */
-  readonly sessionKey: string;
-  /** The new anonymous customer key, set as the customer-key cookie. */
-  readonly customerKey: string;
+  /** The new session key, set as the session cookie; undefined without consent. */
+  readonly sessionKey: string | undefined;
+  /** The new anonymous customer key, set as the customer-key cookie; undefined without consent. */
+  readonly customerKey: string | undefined;
 }
 
 /**
@@ -37,17 +39,11 @@ export interface EsalesEndedSession {
  */
 @Injectable()
 export class EsalesVisitorCookiesService {
-  private readonly cookieSecurity: CookieSecurity;
-
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
     private readonly authentication: CustomerKeyAuthenticationService,
     private readonly pipeline: NotificationPipeline,
-  ) {
-    this.cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
-      pipeline.logger.warn(message),
-    );
-  }
+  ) {}
 
   /**
    * Sets the signed-in customer key and token for `visitorId` on `response` (before it is sent; with
@@ -95,7 +91,8 @@ export class EsalesVisitorCookiesService {
    *
    * Never fails for the notification: a request without a session cookie has nothing to end (the
    * cookies are renewed all the same), and a visitor that does not validate is skipped and counted
-   * like any notification.
+   * like any notification. With `consent` configured and not given, nothing is sent and no new ids
+   * are handed out: only the signed-in cookies are cleared (counted as `skippedBy.noConsent`).
    * @param market the session's market; the module's `defaultMarket` when absent.
    * @throws EsalesArgumentError when the response has already been sent or is not an Express or
    * Fastify response.
@@ -103,29 +100,50 @@ export class EsalesVisitorCookiesService {
   endSession(request: unknown, response: unknown, market?: string): EsalesEndedSession {
     const { cookieNames } = this.options.clickTracking;
     const attributes = this.attributes(response);
-    const ended = this.queueEnd(request as EsalesHttpRequest, market ?? this.options.defaultMarket);
+    const tracked = request as EsalesHttpRequest;
+    if (!this.consented(tracked)) {
+      // Without consent the package neither tracks nor hands out Apptus ids: it only clears.
+      this.append(response, [
+        expiredVisitorCookie(cookieNames.customerKey, attributes),
+        expiredVisitorCookie(cookieNames.token, attributes),
+      ]);
+      this.pipeline.skip('noConsent', EndSession.name);
+      return { ended: false, sessionKey: undefined, customerKey: undefined };
+    }
     const sessionKey = randomUUID();
     const customerKey = randomUUID();
+    // The cookies first: should the response be gone already, nothing is sent either.
     this.append(response, [
       visitorCookie(cookieNames.sessionKey, sessionKey, attributes),
       visitorCookie(cookieNames.customerKey, customerKey, attributes),
       expiredVisitorCookie(cookieNames.token, attributes),
     ]);
+    const ended = this.queueEnd(tracked, market ?? this.options.defaultMarket);
     return { ended, sessionKey, customerKey };
   }
 
-  /** Queues `end` for the request's visitor; false when there is no session to end. */
+  /** `consent(request)`, as click tracking asks it; a throw counts as no. */
+  private consented(request: EsalesHttpRequest): boolean {
+    const consent = this.options.clickTracking.consent;
+    if (!consent) return true;
+    try {
+      return consent(request) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Queues `end` for the request's visitor; false when there is none, or it was skipped. */
   private queueEnd(request: EsalesHttpRequest, market: string): boolean {
     const visitor = this.visitorOf(request, market);
     if (!visitor?.sessionKey || !visitor.customerKey) return false;
     const signedIn = CustomerKeyAuthentication.isSignedInCustomerKey(visitor.customerKey);
-    this.pipeline.enqueue(EndSession, {
+    return this.pipeline.enqueue(EndSession, {
       market,
       customerKey: visitor.customerKey,
       sessionKey: visitor.sessionKey,
       token: signedIn ? (visitor.token ?? null) : null,
     });
-    return true;
   }
 
   /** The app's `resolveVisitor` (its session cookie filled in), else the cookies. */
@@ -156,7 +174,7 @@ export class EsalesVisitorCookiesService {
   private attributes(response: unknown): VisitorCookieAttributes {
     const { cookieDomain } = this.options.clickTracking;
     return {
-      secure: this.cookieSecurity.secure(requestOf(response)),
+      secure: this.pipeline.cookieSecurity.secure(requestOf(response)),
       ...(cookieDomain ? { domain: cookieDomain } : {}),
     };
   }

@@ -201,7 +201,11 @@ export function onSuccessfulHead(
   const writeHead = raw.writeHead;
   raw.writeHead = function (this: RawResponse, statusCode: number, ...rest: unknown[]) {
     raw.writeHead = writeHead;
-    if (statusCode < 400) addToWriteHead(raw, rest, decide);
+    try {
+      if (statusCode < 400) addToWriteHead(raw, rest, decide);
+    } catch {
+      // Tracking never breaks the response: without its cookies it goes out as the app made it.
+    }
     return writeHead.call(this, statusCode, ...rest);
   };
 }
@@ -214,16 +218,18 @@ function addToWriteHead(
 ): void {
   const headers = rest[typeof rest[0] === 'string' ? 1 : 0];
   if (Array.isArray(headers)) {
-    // The flat [name, value, name, value, …] form.
+    // The flat [name, value, name, value, …] form. Node lets the names in it replace what
+    // setHeader() holds: join the array only when it sets cookies itself, else keep to setHeader().
     const existing: string[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === 'set-cookie')
+      if (String(headers[i]).toLowerCase() === 'set-cookie') {
         existing.push(...asList(headers[i + 1]));
+      }
     }
-    for (const cookie of decide([...existing, ...asList(raw.getHeader('set-cookie'))])) {
-      headers.push('Set-Cookie', cookie);
+    if (existing.length > 0) {
+      for (const cookie of decide(existing)) headers.push('Set-Cookie', cookie);
+      return;
     }
-    return;
   }
   if (typeof headers === 'object' && headers !== null) {
     // Fastify passes its headers here; they override what setHeader() holds, so merge into them.
@@ -290,9 +296,4 @@ export function isSecureRequest(request: unknown): boolean {
 export function requestOf(response: unknown): unknown {
   const r = response as { req?: unknown; request?: unknown } | undefined;
   return r?.request ?? r?.req;
-}
-
-/** Adds `cookies` when the status line is written with a status below 400 (see `onSuccessfulHead`). */
-export function setCookiesOnSuccess(raw: RawResponse, cookies: readonly string[]): void {
-  if (cookies.length > 0) onSuccessfulHead(raw, () => cookies);
 }

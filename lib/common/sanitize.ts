@@ -17,9 +17,6 @@ const WHITESPACE_CONTROLS = /[\t\n\v\f\r\u0085\u2028\u2029]+/g;
 /** Longest sanitised text by default. */
 export const MAX_SANITISED_LENGTH = 512;
 
-/** Whether `text` has a character `sanitise` would escape. */
-export const hasUnsafeCharacters = (text: string): boolean => UNSAFE.test(text);
-
 /**
  * One line of plain, visible text: line breaks and tabs become single spaces, every other unsafe
  * character becomes a visible `\u{…}` escape, and the result is cut to `maxLength` characters (with

@@ -40,6 +40,11 @@ export interface AttemptFailure {
    * Elevate may have received (timeout, connection lost after the request was written).
    */
   readonly withheld: boolean;
+  /**
+   * Elevate surely did not take it: the connection was never made, the request never written, or
+   * the answer was 503 or 429.
+   */
+  readonly notReceived: boolean;
   /** What `Retry-After` asked for, in milliseconds. */
   readonly retryAfterMs?: number;
   /**
@@ -105,11 +110,8 @@ export function failureOfAnswer(
   const { status } = response;
   const excerpt = excerptOf(response.body, prepared);
   // 503 and 429: Elevate turned it away unprocessed.
-  const { retryable, withheld } = decide(
-    prepared,
-    isRetryableStatus(status),
-    status === 503 || status === 429,
-  );
+  const notReceived = status === 503 || status === 429;
+  const { retryable, withheld } = decide(prepared, isRetryableStatus(status), notReceived);
   const noted = withheld ? { ...context, note: NOT_RETRIED_NOTE } : context;
   const name = prepared.kind;
   let error: EsalesDeliveryError;
@@ -128,6 +130,7 @@ export function failureOfAnswer(
     error,
     retryable,
     withheld,
+    notReceived,
     overloaded: isRetryableStatus(status),
     ...(wait !== undefined ? { retryAfterMs: wait } : {}),
   };
@@ -150,7 +153,7 @@ export function failureOfTransport(
   const error = timedOut
     ? new EsalesTimeoutError(prepared.kind, timeoutMs, noted)
     : new EsalesNetworkError(prepared.kind, code, noted);
-  return { error, retryable, withheld, overloaded: worthRetrying };
+  return { error, retryable, withheld, notReceived, overloaded: worthRetrying };
 }
 
 /** Keys shorter than this are not masked in excerpts: masking `p` would mask every letter p. */

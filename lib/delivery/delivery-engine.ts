@@ -63,6 +63,8 @@ interface Job {
   readonly deadline: number;
   readonly completion: Completion | undefined;
   attempts: number;
+  /** Some attempt may have reached Elevate (it answered, or the request may have been written). */
+  mayHaveArrived: boolean;
   settled: boolean;
   lastError: EsalesDeliveryError | undefined;
   backoff: IBackoff<unknown> | undefined;
@@ -86,8 +88,8 @@ interface Lane {
   wakeAt: number;
 }
 
-/** Thrown inside the breaker so that only failures worth retrying count against it. */
-class RetryableFailure extends Error {
+/** Thrown inside the breaker so that failures worth retrying (and those a payment may not retry) count against it; answers that show the cluster is up do not. */
+class FailedAttempt extends Error {
   constructor(readonly failure: AttemptFailure) {
     super(failure.error.message);
   }
@@ -163,6 +165,7 @@ export class DeliveryEngine {
       deadline: this.clock.now() + this.settings.deliveryTimeoutMs,
       completion,
       attempts: 0,
+      mayHaveArrived: false,
       settled: false,
       lastError: undefined,
       backoff: undefined,
@@ -413,11 +416,12 @@ export class DeliveryEngine {
           job.endpoint,
           timeoutMs,
         );
-        if (result?.retryable) throw new RetryableFailure(result);
+        // A failure a payment may not retry still counts against the cluster in the breaker.
+        if (result?.retryable || result?.withheld) throw new FailedAttempt(result);
         return result;
       });
     } catch (error) {
-      if (error instanceof RetryableFailure) failure = error.failure;
+      if (error instanceof FailedAttempt) failure = error.failure;
       else if (error instanceof BrokenCircuitError) refused = true;
       else {
         // Unreachable unless there is a bug: attemptDelivery never rejects.
@@ -455,10 +459,13 @@ export class DeliveryEngine {
 
   private afterAttempt(lane: Lane, job: Job, failure: AttemptFailure | undefined): void {
     if (!failure) return this.finish(job, 'sent');
+    if (!failure.notReceived) job.mayHaveArrived = true;
     if (!failure.retryable) {
       const status = failure.error.status;
-      const outcome = status !== undefined && status >= 400 && status < 500 ? 'rejected' : 'failed';
-      return this.finish(job, outcome, undefined, failure.error);
+      // Refused (4xx, a final answer), unless it is a failure only the kind's rule kept from a retry.
+      const refusedByElevate =
+        !failure.withheld && status !== undefined && status >= 400 && status < 500;
+      return this.finish(job, refusedByElevate ? 'rejected' : 'failed', undefined, failure.error);
     }
     job.lastError = failure.error;
     const { retryMaxDelayMs, maxAttempts } = this.settings;
@@ -510,6 +517,7 @@ export class DeliveryEngine {
       notification: job.notification,
       outcome,
       attempts: job.attempts,
+      mayHaveArrived: outcome === 'sent' || job.mayHaveArrived,
       dropReason: outcome === 'dropped' ? (dropReason ?? 'queue-full') : undefined,
       error: final,
     };

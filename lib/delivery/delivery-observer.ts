@@ -14,6 +14,11 @@ export interface SettledNotification {
   readonly outcome: DeliveryOutcome;
   /** HTTP attempts made. */
   readonly attempts: number;
+  /**
+   * Elevate may have taken it: it was sent, or an attempt got an answer or failed after its request
+   * may have been written. False when every attempt surely failed to arrive (or none was made).
+   */
+  readonly mayHaveArrived: boolean;
   /** Set for `dropped`. */
   readonly dropReason: EsalesDropReason | undefined;
   /** Set for every outcome but `sent`: what the caller of `send…()` is rejected with. */

@@ -1,6 +1,9 @@
 /** One POST to Elevate, as the service hands it to a transport. */
 export interface EsalesTransportRequest {
-  /** Full endpoint URL. */
+  /**
+   * Full endpoint URL. For a signed payment its query string holds the payment token, a secret:
+   * a transport (and an axios interceptor) must not log or keep it.
+   */
   readonly url: string;
   /** The JSON body, already serialised. */
   readonly body: string;

@@ -94,15 +94,23 @@ export class UndiciEsalesTransport implements EsalesTransport {
     return this.agent.destroy();
   }
 
+  /**
+   * Origin and path of `url`. Cached by the URL without its query string: a payment's query holds
+   * its token, a secret that must not outlive the request (nor fill the cache, one per payment).
+   */
   private targetOf(url: string): Target {
-    let target = this.targets.get(url);
+    const queryAt = url.indexOf('?');
+    const base = queryAt === -1 ? url : url.slice(0, queryAt);
+    let target = this.targets.get(base);
     if (target === undefined) {
-      const parsed = new URL(url);
-      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      const parsed = new URL(base);
+      target = { origin: parsed.origin, path: parsed.pathname };
       if (this.targets.size >= MAX_CACHED_TARGETS) this.targets.clear();
-      this.targets.set(url, target);
+      this.targets.set(base, target);
     }
-    return target;
+    return queryAt === -1
+      ? target
+      : { origin: target.origin, path: target.path + url.slice(queryAt) };
   }
 }
 

@@ -18,7 +18,7 @@ import { mergeMap, throwError } from 'rxjs';
 import { CustomerKeyAuthentication } from '../../lib/auth/customer-key-authentication.js';
 import { EsalesClickInterceptor } from '../../lib/click-tracking/esales-click.interceptor.js';
 import { EsalesVisitorCookiesService } from '../../lib/click-tracking/esales-visitor-cookies.service.js';
-import { TrackNonEsalesClick } from '../../lib/click-tracking/track-non-esales-click.decorator.js';
+import { TrackNonEsalesClick } from '../../lib/click-tracking/tracking.decorators.js';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
 import { EsalesArgumentError } from '../../lib/errors/esales-argument.error.js';
 import type { StandInRequest } from '../../lib/testing/elevate-stand-in.js';

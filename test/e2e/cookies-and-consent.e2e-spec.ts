@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Param, Redirect, Res } from '@nestjs/common';
+import { Controller, Get, Param, Redirect, Req, Res } from '@nestjs/common';
 import { CustomerKeyAuthentication } from '../../lib/auth/customer-key-authentication.js';
 import { EsalesVisitorCookiesService } from '../../lib/click-tracking/esales-visitor-cookies.service.js';
-import { TrackClick } from '../../lib/click-tracking/track-non-esales-click.decorator.js';
+import { TrackClick } from '../../lib/click-tracking/tracking.decorators.js';
 import { visitorCookie } from '../../lib/click-tracking/visitor-cookies.js';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
 import {
@@ -46,6 +46,11 @@ class LinksController {
   ) {
     appendCookie(response, visitorCookie('apptus.sessionKey', APP_SESSION, { secure: false }));
     return { url: `/p/${productKey}` };
+  }
+
+  @Get('sign-out')
+  signOut(@Req() request: unknown, @Res({ passthrough: true }) response: unknown) {
+    return this.visitorCookies.endSession(request, response);
   }
 
   @Get('products/:productKey/redirect')
@@ -185,6 +190,26 @@ describe.each<Platform>(['express', 'fastify'])('cookies and consent on %s', (pl
       expect(sent).toEqual([
         expect.objectContaining({ customerKey: CUSTOMER, productKey: 'shirt' }),
       ]);
+    });
+
+    it('endSession without consent: sends nothing, hands out no ids, only clears the signed-in cookies', async () => {
+      const app = await start({ consent });
+      const cookie = `apptus.sessionKey=${SESSION}; apptus.customerKey=${SIGNED_IN.customerKey}; apptus.token=${SIGNED_IN.token}`;
+      const { status, setCookies, sent } = await get(app, '/sign-out', { cookie });
+      expect(status).toBe(200);
+      expect(sent).toEqual([]);
+      expect(named(setCookies, 'apptus.sessionKey')).toEqual([]);
+      expect(named(setCookies, 'apptus.customerKey').map(valueOf)).toEqual(['']);
+      expect(named(setCookies, 'apptus.token').map(valueOf)).toEqual(['']);
+      expect(app.service.getStats().byKind.end.skippedBy.noConsent).toBe(1);
+    });
+
+    it('endSession with consent: sends end and renews the ids', async () => {
+      const app = await start({ consent });
+      const cookie = `consent=yes; apptus.sessionKey=${SESSION}; apptus.customerKey=${CUSTOMER}`;
+      const { setCookies, sent } = await get(app, '/sign-out', { cookie });
+      expect(sent).toEqual([{ market: 'UK', customerKey: CUSTOMER, sessionKey: SESSION }]);
+      expect(valueOf(named(setCookies, 'apptus.sessionKey')[0])).not.toBe(SESSION);
     });
 
     it('a consent check that throws counts as no consent, with a warning, and breaks nothing', async () => {

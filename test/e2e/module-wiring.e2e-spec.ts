@@ -12,7 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { request } from 'undici';
-import { TrackNonEsalesClick } from '../../lib/click-tracking/track-non-esales-click.decorator.js';
+import { TrackNonEsalesClick } from '../../lib/click-tracking/tracking.decorators.js';
 import { EsalesModule } from '../../lib/esales.module.js';
 import { NotificationPipeline } from '../../lib/notification-pipeline.js';
 import { EsalesNotificationService } from '../../lib/esales-notification.service.js';

@@ -494,11 +494,13 @@ describe.each(TRANSPORTS)('every notification kind with the %s transport', (tran
     });
 
     it('does not retry after the connection was lost once the request was written', async () => {
+      const before = t.service.getStats().byKind.payment.notRetried;
       t.standIn.respondWith(() => 'reset');
       const error = await rejection(t.service.sendPayment(payment));
       expect(error).toBeInstanceOf(EsalesNetworkError);
       expect(error.message).toContain('payment carries no id');
       expect(t.standIn.requests).toHaveLength(1);
+      expect(t.service.getStats().byKind.payment.notRetried).toBe(before + 1);
     });
 
     it('while a click in the same situation is retried', async () => {
@@ -530,6 +532,14 @@ describe.each(TRANSPORTS)('every notification kind with the %s transport', (tran
       expect(stats.skippedBy.duplicate - before).toBe(2);
     });
 
+    it('keeps the key of a payment Elevate may have taken: after a timeout, a resubmit is skipped', async () => {
+      t.standIn.respondWith(() => 'hang');
+      await rejection(t.service.sendPayment(payment, { dedupeKey: `order-${transport}-4` }));
+      t.standIn.respondWith();
+      await t.service.sendPayment(payment, { dedupeKey: `order-${transport}-4` });
+      expect(t.standIn.requests).toHaveLength(1);
+    });
+
     it('lets a payment that was not delivered be sent again', async () => {
       t.standIn.respondWith(() => ({ status: 400 }));
       await rejection(t.service.sendPayment(payment, { dedupeKey: `order-${transport}-3` }));
@@ -543,6 +553,11 @@ describe.each(TRANSPORTS)('every notification kind with the %s transport', (tran
     await t.service.flush();
     const stats = t.service.getStats();
     const kinds = Object.values(stats.byKind);
+    for (const kind of [stats, ...kinds]) {
+      expect(kind.enqueued).toBe(
+        kind.sent + kind.rejected + kind.dropped + kind.expired + kind.failed,
+      );
+    }
     for (const counter of [
       'enqueued',
       'sent',

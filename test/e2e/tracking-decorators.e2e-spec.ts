@@ -2,10 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Body, Controller, Get, HttpCode, Param, Post, Redirect, Req, Res } from '@nestjs/common';
 import { CustomerKeyAuthentication } from '../../lib/auth/customer-key-authentication.js';
 import { EsalesVisitorCookiesService } from '../../lib/click-tracking/esales-visitor-cookies.service.js';
-import {
-  TrackAddToCart,
-  TrackClick,
-} from '../../lib/click-tracking/track-non-esales-click.decorator.js';
+import { TrackAddToCart, TrackClick } from '../../lib/click-tracking/tracking.decorators.js';
 import { EsalesArgumentError } from '../../lib/errors/esales-argument.error.js';
 import {
   BROWSER_UA,
@@ -175,6 +172,17 @@ describe.each<Platform>(['express', 'fastify'])('tracking decorators on %s', (pl
       await post(t.url, '/cart/items', '{"productKey":"p","variantKey":"v"}');
       expect(await kindsSent()).toEqual(['non-esales-adding-to-cart']);
       expect(t.standIn.requests[0]?.body).toMatchObject({ productKey: 'p', variantKey: 'v' });
+    });
+
+    it('reads body fields only from a JSON body, not from a form post', async () => {
+      const answer = await call(t.url, '/cart/items', {
+        method: 'POST',
+        body: 'productKey=p&variantKey=v',
+        type: 'application/x-www-form-urlencoded',
+        cookie: COOKIES,
+      });
+      expect(answer.status).toBe(201);
+      expect(await kindsSent()).toEqual([]);
     });
 
     it('gives a visitor without cookies fresh ones, and sends with them', async () => {

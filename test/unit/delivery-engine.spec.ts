@@ -349,6 +349,22 @@ describe('DeliveryEngine (manual clock)', () => {
       );
     });
 
+    it('counts a 408 it may not retry as failed, not rejected', async () => {
+      const { attempts, totals } = await outcomeAfter((t) => t.answerNext(408));
+      expect(attempts).toBe(1);
+      expect(totals).toMatchObject({ failed: 1, rejected: 0, notRetried: 1 });
+    });
+
+    it('counts its timeouts against the breaker like any failure', async () => {
+      const { clock, transport, engine } = engineWith({ breakerThreshold: 2 });
+      for (const id of ['p1', 'p2']) engine.enqueue(payment(id), A);
+      await clock.settle();
+      transport.failNext(new EsalesTransportFailure('timeout', 'ETIMEDOUT', true));
+      transport.failNext(new EsalesTransportFailure('timeout', 'ETIMEDOUT', true));
+      await clock.settle();
+      expect(engine.state().clusters[A.clusterUrl]?.breaker).toBe('open');
+    });
+
     it('is never retried after a 400, like every kind', async () => {
       const { attempts, totals } = await outcomeAfter((t) => t.answerNext(400));
       expect(attempts).toBe(1);

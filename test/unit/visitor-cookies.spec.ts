@@ -7,7 +7,7 @@ import {
   expiredVisitorCookie,
   rawResponseOf,
   readVisitorCookies,
-  setCookiesOnSuccess,
+  onSuccessfulHead,
   visitorCookie,
 } from '../../lib/click-tracking/visitor-cookies.js';
 
@@ -59,7 +59,7 @@ describe('visitor cookies', () => {
     expect(res.getHeader('set-cookie')).toEqual(['app=1', 'a=1', 'b=2']);
   });
 
-  describe('setCookiesOnSuccess', () => {
+  describe('onSuccessfulHead', () => {
     const written = (res: ServerResponse): string[] => {
       const head = (res as unknown as { _header: string | null })._header ?? '';
       return head
@@ -73,7 +73,7 @@ describe('visitor cookies', () => {
     it('adds the cookies when the status line is below 400 (implicit headers, as Express writes)', () => {
       const res = response();
       res.setHeader('Set-Cookie', 'app=1');
-      setCookiesOnSuccess(raw(res), ['a=1']);
+      onSuccessfulHead(raw(res), () => ['a=1']);
       res.statusCode = 302;
       res.end();
       expect(written(res)).toEqual(['app=1', 'a=1']);
@@ -81,21 +81,51 @@ describe('visitor cookies', () => {
 
     it('merges into the headers passed to writeHead (as Fastify writes)', () => {
       const res = response();
-      setCookiesOnSuccess(raw(res), ['a=1']);
+      onSuccessfulHead(raw(res), () => ['a=1']);
       res.writeHead(302, { location: '/p', 'set-cookie': ['app=1'] });
       res.end();
       expect(written(res)).toEqual(['app=1', 'a=1']);
       const other = response();
-      setCookiesOnSuccess(raw(other), ['a=1']);
+      onSuccessfulHead(raw(other), () => ['a=1']);
       other.writeHead(301, 'Moved', { location: '/p' });
       other.end();
       expect(written(other)).toEqual(['a=1']);
     });
 
+    it("keeps the app's cookies when writeHead gets a flat header list without Set-Cookie", () => {
+      const res = response();
+      res.setHeader('Set-Cookie', 'app-session=1');
+      onSuccessfulHead(raw(res), () => ['a=1']);
+      res.writeHead(302, ['Location', '/p']);
+      res.end();
+      expect(written(res)).toEqual(['app-session=1', 'a=1']);
+    });
+
+    it('joins a flat header list that sets cookies itself, and shows the decision what the app set', () => {
+      const res = response();
+      const seen: (readonly string[])[] = [];
+      onSuccessfulHead(raw(res), (app) => (seen.push(app), ['a=1']));
+      res.writeHead(302, ['Location', '/p', 'Set-Cookie', 'app=2']);
+      res.end();
+      expect(seen).toEqual([['app=2']]);
+      expect(written(res)).toEqual(['app=2', 'a=1']);
+    });
+
+    it('never breaks the response: a decision that throws leaves it as the app made it', () => {
+      const res = response();
+      res.setHeader('Set-Cookie', 'app=1');
+      onSuccessfulHead(raw(res), () => {
+        throw new Error('boom');
+      });
+      res.statusCode = 302;
+      res.end();
+      expect(written(res)).toEqual(['app=1']);
+    });
+
     it('leaves a response of 400 or more alone, and wraps writeHead only once', () => {
       const res = response();
       const original = res.writeHead;
-      setCookiesOnSuccess(raw(res), ['a=1']);
+      onSuccessfulHead(raw(res), () => ['a=1']);
       res.writeHead(404);
       expect(res.writeHead).toBe(original);
       res.end();
