@@ -555,9 +555,14 @@ function harness(transport: EsalesTransportName, clusterUrl: () => string | unde
         line.message.replace(/\(customer [^,]*,/g, '(customer X,'),
         `log line (${line.level})`,
       );
-    expectNoSecret(Object.fromEntries(h.t.logs.lines.map((l, i) => [`log line ${i}`, l.message])), [
-      ...h.secrets.values(),
-    ]);
+    // Across cases only what cannot collide by chance: the keys come from small pools of hostile
+    // fragments that other cases' bodies and ids share; each case checked its own keys already.
+    expectNoSecret(
+      Object.fromEntries(h.t.logs.lines.map((l, i) => [`log line ${i}`, l.message])),
+      [...h.secrets.values()].filter(
+        (secret) => secret.name !== 'customer key' && secret.name !== 'session key',
+      ),
+    );
     await h.t.close();
   });
   return h;
