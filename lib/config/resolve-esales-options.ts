@@ -157,11 +157,15 @@ type Label = (option: string, market?: string) => string;
 
 /** `markets["UK"]`, the market quoted safely. */
 const marketLabel = (market: string): string => `markets[${quoteForMessage(market)}]`;
+/** An option name as a message shows it: plain when it is an identifier, else quoted and escaped. */
+const optionLabel = (option: string): string =>
+  /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(option) ? option : quoteForMessage(option);
 
 function labeller(fromEnv: boolean): Label {
   return (option, market) => {
-    const name = market === undefined ? option : `${marketLabel(market)}.${option}`;
-    return fromEnv ? `${name} (${envNameForOption(option, market)})` : name;
+    const shown = optionLabel(option);
+    const name = market === undefined ? shown : `${marketLabel(market)}.${shown}`;
+    return fromEnv && shown === option ? `${name} (${envNameForOption(option, market)})` : name;
   };
 }
 
@@ -360,7 +364,7 @@ export function checkEsalesOptions(options: unknown): {
     if (new Set(chosen).size < chosen.length) {
       problems.push(`${label('cookieNames')}: the three cookies need three different names`);
     }
-    for (const problem of schemaProblemsOf(EsalesCookieNamesSchema, names, (o) => o)) {
+    for (const problem of schemaProblemsOf(EsalesCookieNamesSchema, names, optionLabel)) {
       problems.push(`${label('cookieNames')}.${problem}`);
     }
   }
@@ -384,13 +388,17 @@ export function checkEsalesOptions(options: unknown): {
         `${label('concurrency')} "adaptive", not to a fixed ${label('concurrency')} (${opts.concurrency})`,
     );
   }
+  // Compared only when both are usable numbers: a malformed maxConcurrency has its own problem, and
+  // its value (any type, perhaps a secret pasted in the wrong place) is never echoed.
+  const maxConcurrency = opts.maxConcurrency ?? DELIVERY_DEFAULTS.maxConcurrency;
   if (
     typeof opts.minConcurrency === 'number' &&
-    opts.minConcurrency > (opts.maxConcurrency ?? DELIVERY_DEFAULTS.maxConcurrency)
+    typeof maxConcurrency === 'number' &&
+    opts.minConcurrency > maxConcurrency
   ) {
     problems.push(
       `${label('minConcurrency')}: must not exceed ${label('maxConcurrency')} ` +
-        `(${opts.maxConcurrency ?? `${DELIVERY_DEFAULTS.maxConcurrency}, the default`})`,
+        `(${opts.maxConcurrency == null ? `${maxConcurrency}, the default` : maxConcurrency})`,
     );
   }
 

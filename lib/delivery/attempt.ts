@@ -122,7 +122,9 @@ export function failureOfAnswer(
   else {
     // Kept for the app to read, but it is the cluster's text: sanitised and bounded like the body.
     const retryAfter =
-      response.retryAfter === undefined ? undefined : sanitise(response.retryAfter, 64);
+      response.retryAfter === undefined
+        ? undefined
+        : sanitise(scrubbed(response.retryAfter, prepared), RETRY_AFTER_LENGTH);
     error = new EsalesServerError(name, status, excerpt, noted, retryAfter);
   }
   const wait = retryable ? retryAfterMs(response.retryAfter) : undefined;
@@ -161,20 +163,30 @@ const MIN_MASKED_KEY_LENGTH = 8;
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Longest `Retry-After` kept on an error. */
+const RETRY_AFTER_LENGTH = 64;
+
 /**
- * A bounded, single-line, sanitised excerpt of a response body. Over the whole body the transport
- * read, before it is cut: the request's secrets (token, payment token) are scrubbed in any letter
+ * `text` from the cluster with the request's secrets (token, payment token) scrubbed in any letter
  * case, and its customer and session keys masked as in log lines, should the cluster echo them.
  */
-export function excerptOf(body: string, prepared: PreparedNotification): string {
-  let text = body;
+function scrubbed(text: string, prepared: PreparedNotification): string {
+  let result = text;
   if (prepared.secrets.length > 0) {
     const secrets = new RegExp(prepared.secrets.map(escapeRegExp).join('|'), 'gi');
-    text = text.replace(secrets, '[token]');
+    result = result.replace(secrets, '[token]');
   }
   for (const key of [prepared.customerKey, prepared.sessionKey]) {
     if (key.length < MIN_MASKED_KEY_LENGTH) continue;
-    text = text.replace(new RegExp(escapeRegExp(key), 'gi'), maskCustomerKey(key));
+    result = result.replace(new RegExp(escapeRegExp(key), 'gi'), maskCustomerKey(key));
   }
-  return sanitise(text.replace(/\s+/g, ' ').trim(), BODY_EXCERPT_LENGTH);
+  return result;
+}
+
+/**
+ * A bounded, single-line, sanitised excerpt of a response body, scrubbed (see `scrubbed`) over the
+ * whole body the transport read, before it is cut.
+ */
+export function excerptOf(body: string, prepared: PreparedNotification): string {
+  return sanitise(scrubbed(body, prepared).replace(/\s+/g, ' ').trim(), BODY_EXCERPT_LENGTH);
 }

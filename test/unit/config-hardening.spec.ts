@@ -603,3 +603,46 @@ describe('cookieSecure and consent', () => {
     ).toEqual([expect.stringMatching(/^ESALES_CONSENT: is not a variable nestjs-esales reads/)]);
   });
 });
+
+/* What the fuzz suite (test/fuzz/configuration.spec.ts) found, reduced to its counterexamples. */
+describe('found by the fuzz suite', () => {
+  const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+  const base = { clusterId: 'w1', defaultMarket: 'UK' };
+
+  it('an unknown option name is quoted and sanitised, at the top, in cookieNames and in a market', () => {
+    const problems = problemsOf({
+      ...base,
+      '\u0000': 0,
+      cookieNames: { 'x\u2028y': 'a' },
+      markets: { UK: { 'evil\u202e': 1 } },
+    });
+    for (const problem of problems) expect(problem).not.toMatch(UNSAFE);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '"\\u{0}": is not a known option',
+        'cookieNames."x y": is not a known option',
+        'markets["UK"]."evil\\u{202e}": is not a known option',
+      ]),
+    );
+  });
+
+  it.each([
+    ['a string with a line break', '1\n'],
+    ['an object without a prototype', Object.create(null) as unknown],
+    ['a symbol', Symbol('x')],
+  ])(
+    'minConcurrency beside a maxConcurrency that is %s: one problem, no echo, no TypeError',
+    (_name, max) => {
+      const problems = problemsOf({ ...base, minConcurrency: 2, maxConcurrency: max });
+      expect(problems.some((p) => p.startsWith('maxConcurrency:'))).toBe(true);
+      expect(problems.some((p) => p.startsWith('minConcurrency:'))).toBe(false);
+      for (const problem of problems) expect(problem).not.toMatch(UNSAFE);
+    },
+  );
+
+  it('minConcurrency above a valid maxConcurrency is still a problem', () => {
+    expect(problemsOf({ ...base, minConcurrency: 9, maxConcurrency: 4 })).toEqual([
+      'minConcurrency: must not exceed maxConcurrency (4)',
+    ]);
+  });
+});

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Logger } from '@nestjs/common';
 import { DeliveryEngine, type DeliveryTarget } from '../../lib/delivery/delivery-engine.js';
 import type { DeliverySettings } from '../../lib/delivery/delivery-settings.interface.js';
+import { systemClock } from '../../lib/delivery/clock.js';
 import { DeliveryStats } from '../../lib/delivery/delivery-stats.js';
 import type { PreparedNotification } from '../../lib/notifications/notification-kind.js';
 import {
@@ -381,5 +382,23 @@ describe('DeliveryEngine (manual clock)', () => {
       await clock.settle();
       expect(stats.totals()).toMatchObject({ sent: 1, retried: 1, notRetried: 0 });
     });
+  });
+});
+
+describe('systemClock', () => {
+  const immediates = (): number =>
+    process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
+
+  // Found by the fuzz suite: an unref'd immediate does not wake an event loop blocked in its poll
+  // phase, so a send started from a timer callback waited for the next unrelated timer.
+  it('defers on a ref’d immediate, so a deferred pump wakes an idle event loop', async () => {
+    const before = immediates();
+    let ran = false;
+    systemClock.defer(() => {
+      ran = true;
+    });
+    expect(immediates()).toBe(before + 1);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(ran).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { describeError } from '../../lib/common/app-code.js';
+import { maskCustomerKey } from '../../lib/common/redact.js';
 import { quote, sanitise } from '../../lib/common/sanitize.js';
 import { errorContextOf, excerptOf, failureOfAnswer } from '../../lib/delivery/attempt.js';
 import { unknownMarketMessage } from '../../lib/errors/esales.messages.js';
@@ -106,5 +107,34 @@ describe('what reaches log lines and error messages (findings 1, 2 and 7)', () =
     expect(excerpt).not.toMatch(/[0-9a-f]{8}/);
     const straddling = excerptOf(`${'z'.repeat(1_000)}${TOKEN}`, prepared());
     expect(straddling).not.toContain(TOKEN.slice(0, 8));
+  });
+});
+
+/*
+ * What the fuzz suite (test/fuzz) found after the findings above were fixed, each reduced to the
+ * counterexample fast-check shrank it to.
+ */
+describe('found by the fuzz suite', () => {
+  it('a Retry-After echoing a token or a key is scrubbed and masked like the body', () => {
+    for (const echoed of [TOKEN, TOKEN.toUpperCase(), CUSTOMER, SESSION]) {
+      const failure = failureOfAnswer(
+        { status: 404, body: '', retryAfter: `a ${echoed} b` },
+        prepared(),
+        errorContextOf(prepared(), 'http://127.0.0.1/x'),
+      );
+      const error = failure.error as unknown as { retryAfter: string };
+      expect(error.retryAfter).not.toContain(echoed.slice(0, 12));
+      expect(JSON.stringify(failure.error)).not.toContain(echoed.slice(0, 12));
+      expect(error.retryAfter).toMatch(/^a (\[token\]|[0-9a-f]{4}…) b$/);
+    }
+  });
+
+  it('a masked customer key is sanitised and never splits a surrogate pair', () => {
+    expect(maskCustomerKey('\u202e\u2028abcdefghij')).toBe('\\u{202e} ab…');
+    expect(maskCustomerKey('a\u{1F600}bcdefghij')).toBe('a\u{1F600}bc…');
+    expect(maskCustomerKey('\u{1F600}'.repeat(5))).toBe('…');
+    for (const key of ['\u0000\u0000\u0000\u0000xxxxx', '\u{1F600}\u{1F600}xxxxxxxx']) {
+      expect(maskCustomerKey(key)).not.toMatch(UNSAFE);
+    }
   });
 });
