@@ -38,6 +38,15 @@ noteBuildLoaded();
  *   markets are logged at debug and counted in `getStats().skippedBy`; delivery failures are logged
  *   at warn (rate-limited) and counted.
  *
+ * With `delivery: 'bullmq'` the notification is written to Redis and delivered by a worker in any
+ * instance; `send…` settles when that job finishes, through BullMQ's queue events (also on an
+ * instance that runs no worker itself), with the same errors. If this process dies before the
+ * outcome arrives, the promise is simply gone, not the notification: it is in Redis and is still
+ * delivered. If this instance shuts down first, `send…` rejects with `EsalesUndeliveredError`
+ * (`reason: 'lost'`: the outcome was not heard here) while delivery goes on elsewhere; and a payment
+ * whose worker died mid-attempt rejects with `reason: 'stalled'` (it is never sent twice). While Redis
+ * is unreachable, notifications are delivered from this process's memory, as without BullMQ.
+ *
  * Retries: every kind but payments is retried while another attempt could succeed (Elevate
  * recognises a repeat by its `id`). Payments carry no `id`, so they are retried only when Elevate
  * surely did not take them; see `sendPayment`.

@@ -6,6 +6,8 @@ export const ESALES_RESOLVED_OPTIONS = Symbol('ESALES_RESOLVED_OPTIONS');
 
 /** Injection token of the transport that carries notifications to Elevate. */
 export const ESALES_TRANSPORT = Symbol('ESALES_TRANSPORT');
+/** DI token of the delivery backend beside the in-memory engine (null for `delivery: 'memory'`). */
+export const ESALES_DELIVERY_BACKEND = Symbol('ESALES_DELIVERY_BACKEND');
 
 /** Elevate's public host pattern for a cluster id. */
 export const clusterUrlForId = (clusterId: string): string =>
@@ -39,6 +41,30 @@ export const DELIVERY_DEFAULTS = {
   shutdownTimeoutMs: 5_000,
   breakerThreshold: 5,
   breakerCooldownMs: 5_000,
+} as const;
+
+/**
+ * Default of `deliveryTimeoutMs` with `delivery: 'bullmq'`: 10 minutes, so that a notification
+ * survives a crash of the instance holding it and BullMQ's stall check handing it to another one.
+ */
+export const BULLMQ_DELIVERY_TIMEOUT_MS = 600_000;
+
+/** The default of the `delivery` option: the in-process engine. */
+export const DEFAULT_DELIVERY = 'memory' as const;
+
+/** Defaults of the `bullmq` options (see `EsalesBullmqOptions`). */
+export const BULLMQ_DEFAULTS = {
+  queueName: 'nestjs-esales',
+  worker: true,
+  stalledIntervalMs: 30_000,
+  lockDurationMs: 30_000,
+} as const;
+
+/** Bounds of the `bullmq` options' intervals, in milliseconds. */
+export const BULLMQ_LIMITS = {
+  minIntervalMs: 100,
+  maxIntervalMs: 600_000,
+  queueNameLength: 64,
 } as const;
 
 /** Upper bounds of the delivery engine's options, to catch a misplaced digit at boot. */

@@ -4,7 +4,11 @@ import { EsalesVisitorCookiesService } from './click-tracking/esales-visitor-coo
 import { ESALES_RESOLVED_OPTIONS } from './esales.constants.js';
 import { EsalesConfigurableModuleClass } from './esales.module-definition.js';
 import { EsalesNotificationService } from './esales-notification.service.js';
-import { resolvedOptionsProvider, transportProvider } from './esales.providers.js';
+import {
+  deliveryBackendProvider,
+  resolvedOptionsProvider,
+  transportProvider,
+} from './esales.providers.js';
 import { NotificationPipeline } from './notification-pipeline.js';
 
 /**
@@ -20,6 +24,7 @@ import { NotificationPipeline } from './notification-pipeline.js';
   providers: [
     resolvedOptionsProvider,
     transportProvider,
+    deliveryBackendProvider,
     NotificationPipeline,
     EsalesNotificationService,
     CustomerKeyAuthenticationService,

@@ -5,12 +5,20 @@ import {
   type ResolvedEsalesOptions,
 } from './config/resolve-esales-options.js';
 import { maxInFlightOf } from './delivery/delivery-settings.interface.js';
-import { ESALES_RESOLVED_OPTIONS, ESALES_TRANSPORT } from './esales.constants.js';
+import type { EsalesDeliveryBackend } from './delivery/esales-delivery-backend.interface.js';
+import {
+  ESALES_DELIVERY_BACKEND,
+  ESALES_RESOLVED_OPTIONS,
+  ESALES_TRANSPORT,
+} from './esales.constants.js';
 import { EsalesConfigError } from './errors/esales-config.error.js';
 // Types only: erased, so the main entry point still never loads axios.
 import type * as AxiosEntryModule from './axios.js';
 
 type AxiosEntry = typeof AxiosEntryModule;
+import type * as BullmqEntryModule from './bullmq.js';
+
+type BullmqEntry = typeof BullmqEntryModule;
 import { ESALES_MODULE_OPTIONS } from './esales.module-definition.js';
 import type { EsalesTransport } from './transport/esales-transport.interface.js';
 import { UndiciEsalesTransport } from './transport/undici.transport.js';
@@ -46,13 +54,59 @@ export const transportProvider: Provider = {
   inject: [ESALES_RESOLVED_OPTIONS],
 };
 
+/**
+ * The delivery backend beside the in-memory engine, as the `delivery` option chooses: none for
+ * `'memory'`, the app's own object, or for `'bullmq'` one built from the `bullmq` options after
+ * loading `nestjs-esales/bullmq` at boot (an async factory), so the main entry point never loads
+ * `bullmq` or `ioredis`, optional peers an in-memory app does not install.
+ */
+export const deliveryBackendProvider: Provider = {
+  provide: ESALES_DELIVERY_BACKEND,
+  useFactory: async (options: ResolvedEsalesOptions): Promise<EsalesDeliveryBackend | null> => {
+    const choice = options.deliveryBackend;
+    if (typeof choice === 'object') return choice;
+    const settings = options.bullmq;
+    if (choice !== 'bullmq' || !settings || !options.enabled) return null;
+    const { BullmqDeliveryBackend } = await loadBullmqEntry();
+    return new BullmqDeliveryBackend(settings);
+  },
+  inject: [ESALES_RESOLVED_OPTIONS],
+};
+
 /** How Node names a missing `axios` or `@nestjs/axios`, from ESM and from CommonJS. */
 const MISSING_AXIOS_PEER = /Cannot find (?:package|module) '(?:@nestjs\/axios|axios)'/;
+/** How Node names a missing `bullmq` or `ioredis`. */
+const MISSING_BULLMQ_PEER = /Cannot find (?:package|module) '(?:bullmq|ioredis)'/;
 
 /** @internal `nestjs-esales/axios`, or an `EsalesConfigError` saying what to install. */
-export async function loadAxiosEntry(
+export function loadAxiosEntry(
   load: () => Promise<AxiosEntry> = () => import('./axios.js'),
 ): Promise<AxiosEntry> {
+  return loadOptionalEntry(
+    load,
+    MISSING_AXIOS_PEER,
+    "transport: 'axios' needs the optional peers @nestjs/axios and axios: " +
+      'npm install @nestjs/axios axios (or use the default undici transport)',
+  );
+}
+
+/** @internal `nestjs-esales/bullmq`, or an `EsalesConfigError` saying what to install. */
+export function loadBullmqEntry(
+  load: () => Promise<BullmqEntry> = () => import('./bullmq.js'),
+): Promise<BullmqEntry> {
+  return loadOptionalEntry(
+    load,
+    MISSING_BULLMQ_PEER,
+    "delivery: 'bullmq' (ESALES_DELIVERY=bullmq) needs the optional peers bullmq and ioredis: " +
+      "npm install bullmq ioredis (or use the default delivery: 'memory')",
+  );
+}
+
+async function loadOptionalEntry<T>(
+  load: () => Promise<T>,
+  missing: RegExp,
+  problem: string,
+): Promise<T> {
   try {
     return await load();
   } catch (error) {
@@ -60,14 +114,11 @@ export async function loadAxiosEntry(
     const missingPeer =
       (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
       typeof message === 'string' &&
-      MISSING_AXIOS_PEER.test(message);
-    // Anything else (a dependency of axios missing, a broken install) is reported as it is.
+      missing.test(message);
+    // Anything else (a dependency of the peer missing, a broken install) is reported as it is.
     if (!missingPeer) throw error;
-    const problem = new EsalesConfigError([
-      "transport: 'axios' needs the optional peers @nestjs/axios and axios: " +
-        'npm install @nestjs/axios axios (or use the default undici transport)',
-    ]);
-    Object.defineProperty(problem, 'cause', { value: error, enumerable: false });
-    throw problem;
+    const configError = new EsalesConfigError([problem]);
+    Object.defineProperty(configError, 'cause', { value: error, enumerable: false });
+    throw configError;
   }
 }

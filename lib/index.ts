@@ -43,6 +43,8 @@ export type {
   EsalesMarketOptions,
   EsalesOptionsFactory,
   EsalesTransportName,
+  EsalesBullmqOptions,
+  EsalesDeliveryName,
 } from './config/esales-options.interface.js';
 export { esalesOptionsFromEnv, ESALES_ENV_VARIABLES } from './config/esales-options-from-env.js';
 export type { EsalesEnv, EsalesEnvOptions } from './config/esales-options-from-env.js';
@@ -104,6 +106,13 @@ export type {
   EsalesSkipReason,
   EsalesBreakerState,
 } from './delivery/esales-stats.interface.js';
+export type {
+  EsalesDeliveryBackend,
+  EsalesDeliveryContext,
+  EsalesDeliveryCompletion,
+  EsalesDeliveryBackendStats,
+  EsalesDeliveryBackendHealth,
+} from './delivery/esales-delivery-backend.interface.js';
 export type {
   EsalesDeliveryHooks,
   EsalesDeliveryEvent,

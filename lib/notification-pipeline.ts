@@ -21,7 +21,13 @@ import { DeliveryStats } from './delivery/delivery-stats.js';
 import { DeliveryWarnings } from './delivery/delivery-warnings.js';
 import type { EsalesSkipReason, EsalesStats } from './delivery/esales-stats.interface.js';
 import { HookObserver } from './delivery/hook-observer.js';
+import type {
+  EsalesDeliveryBackend,
+  EsalesDeliveryBackendStats,
+  EsalesDeliveryContext,
+} from './delivery/esales-delivery-backend.interface.js';
 import {
+  ESALES_DELIVERY_BACKEND,
   ESALES_LOGGER_CONTEXT,
   ESALES_RESOLVED_OPTIONS,
   ESALES_TRANSPORT,
@@ -69,6 +75,8 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
   /** The `Secure` decision for every cookie the package sets (one instance: it warns once). */
   readonly cookieSecurity: CookieSecurity;
   private readonly engine: DeliveryEngine;
+  private readonly observers: readonly DeliveryObserver[];
+  private readonly releaseUndelivered: DeliveryObserver;
   private readonly stats = new DeliveryStats();
   private readonly dedupe = new DedupeWindow(DEDUPE_WINDOW_MS, MAX_DEDUPE_KEYS, () => Date.now());
   private readonly context: Parameters<typeof prepareNotification>[2];
@@ -76,6 +84,7 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) readonly options: ResolvedEsalesOptions,
     @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
+    @Inject(ESALES_DELIVERY_BACKEND) private readonly backend: EsalesDeliveryBackend | null,
   ) {
     this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
     this.cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
@@ -84,20 +93,20 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     const dedupe = this.dedupe;
     // A payment's key is given back only when Elevate surely did not count it: refused with a 4xx,
     // or every attempt failed before it could arrive (or none was made).
-    const releaseUndelivered: DeliveryObserver = {
+    const releaseUndelivered: DeliveryObserver = (this.releaseUndelivered = {
       settled({ notification, outcome, mayHaveArrived }: SettledNotification): void {
         if (notification.dedupeKey === undefined) return;
         if (outcome === 'rejected' || (outcome !== 'sent' && !mayHaveArrived)) {
           dedupe.release(notification.dedupeKey);
         }
       },
-    };
-    const observers = [
+    });
+    const observers = (this.observers = [
       this.stats,
       new HookObserver(options.hooks, this.warnings),
       new DeliveryWarnings(options.delivery, this.logger, this.warnings),
       releaseUndelivered,
-    ];
+    ]);
     this.engine = new DeliveryEngine(
       options.delivery,
       transport,
@@ -112,7 +121,9 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     };
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    // Nothing in start() waits for the backend's server: the app boots while Redis is away.
+    if (this.backend && this.options.enabled) await this.backend.start(this.backendContext());
     if (!this.options.enabled) {
       this.logger.log('Elevate notifications are disabled (enabled: false): nothing will be sent');
     }
@@ -131,6 +142,17 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
    * `shutdownTimeoutMs`, abandons (counts and logs) the rest, then closes the connections.
    */
   async onApplicationShutdown(): Promise<void> {
+    const { shutdownTimeoutMs } = this.options.delivery;
+    // The backend first: what it cannot hand over in time falls back to the engine, which drains.
+    if (this.backend && this.options.enabled) {
+      try {
+        await this.backend.close(shutdownTimeoutMs);
+      } catch (error) {
+        this.logger.warn(
+          `Could not close the ${this.backend.name} delivery: ${describeError(error)}`,
+        );
+      }
+    }
     await this.engine.shutdown();
     // Held-back warnings are reported now, not by a timer that outlives the app.
     this.warnings.flush();
@@ -146,7 +168,8 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     if (!prepared) return;
     const target = this.targetOf(prepared);
     await new Promise<void>((resolve, reject: (error: EsalesDeliveryError) => void) => {
-      this.engine.enqueue(prepared, target, { resolve, reject });
+      if (this.backend) this.backend.enqueue(prepared, target, { resolve, reject });
+      else this.engine.enqueue(prepared, target, { resolve, reject });
     });
   }
 
@@ -164,7 +187,10 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
   /** Queues what `prepare` returned. Never throws. True when it was queued. */
   enqueuePrepared(prepared: PreparedNotification, completion?: Completion): boolean {
     try {
-      return this.engine.enqueue(prepared, this.targetOf(prepared), completion);
+      const target = this.targetOf(prepared);
+      return this.backend
+        ? this.backend.enqueue(prepared, target, completion)
+        : this.engine.enqueue(prepared, target, completion);
     } catch (error) {
       this.logger.error(`Could not queue a notification: ${describeError(error)}`);
       return false;
@@ -236,8 +262,41 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     this.engine.skip(reason, kind);
   }
 
-  flush(timeoutMs?: number): Promise<boolean> {
-    return this.engine.flush(timeoutMs);
+  /**
+   * Waits until nothing is queued, retrying or in flight in this process (with a backend: until
+   * what it buffers is handed over too), or `timeoutMs` passed.
+   */
+  async flush(timeoutMs: number = this.options.delivery.shutdownTimeoutMs): Promise<boolean> {
+    if (!this.backend) return this.engine.flush(timeoutMs);
+    const started = Date.now();
+    const handedOver = await this.backend.flush(timeoutMs);
+    const idle = await this.engine.flush(Math.max(0, timeoutMs - (Date.now() - started)));
+    return handedOver && idle;
+  }
+
+  /** What the delivery backend reports to the health indicator (the memory engine: always up). */
+  backendHealth(): Promise<{ up: boolean; details: Readonly<Record<string, unknown>> }> {
+    return this.backend && this.options.enabled
+      ? this.backend.health()
+      : Promise.resolve({ up: true, details: {} });
+  }
+
+  private backendContext(): EsalesDeliveryContext {
+    const { engine, observers, releaseUndelivered } = this;
+    return {
+      settings: this.options.delivery,
+      deliverInMemory: (notification, target, completion, counted) =>
+        engine.enqueue(notification, target, completion, counted),
+      enqueued: (notification) => {
+        for (const observer of observers) observer.enqueued?.(notification);
+      },
+      attemptOnce: (notification, target, budgetMs, attemptsBefore) =>
+        engine.attemptOnce(notification, target, budgetMs, attemptsBefore),
+      settled: (settled) => {
+        for (const observer of observers) observer.settled?.(settled);
+      },
+      learnt: (settled) => releaseUndelivered.settled?.(settled),
+    };
   }
 
   /** See `EsalesNotificationService.getStats`. */
@@ -264,6 +323,7 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
       concurrencyLimit,
       latencyBaselineMs,
       clusters,
+      backend: this.backend && this.options.enabled ? this.backend.stats() : MEMORY_BACKEND_STATS,
     };
   }
 
@@ -277,6 +337,8 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     return { clusterUrl: target.clusterUrl, endpoint };
   }
 }
+
+const MEMORY_BACKEND_STATS: EsalesDeliveryBackendStats = Object.freeze({ name: 'memory' });
 
 const marketOf = (notification: unknown): { market?: string } => {
   const market = (notification as { market?: unknown } | null)?.market;

@@ -22,6 +22,22 @@ export const envNameForOption = (option: string, market?: string): string =>
     ? `${ESALES_ENV_PREFIX}${screamingSnake(option)}`
     : `${ESALES_ENV_PREFIX}MARKET_${marketEnvKey(market)}_${screamingSnake(option)}`;
 
+/**
+ * The variables of the `bullmq` options that have one, by option. Their names do not follow
+ * `envNameForOption`: `ESALES_REDIS_URL`, not `ESALES_BULLMQ_REDIS_URL`.
+ */
+export const BULLMQ_ENV_NAMES = Object.freeze({
+  redisUrl: `${ESALES_ENV_PREFIX}REDIS_URL`,
+  queueName: `${ESALES_ENV_PREFIX}BULLMQ_QUEUE`,
+  worker: `${ESALES_ENV_PREFIX}BULLMQ_WORKER`,
+} as const);
+
+/** The variable a `bullmq` option is read from, if it has one (`redisUrl` → `ESALES_REDIS_URL`). */
+export const bullmqEnvNameForOption = (option: string): string | undefined =>
+  Object.hasOwn(BULLMQ_ENV_NAMES, option)
+    ? BULLMQ_ENV_NAMES[option as keyof typeof BULLMQ_ENV_NAMES]
+    : undefined;
+
 /** Whether `options` came from `esalesOptionsFromEnv` (possibly spread into another object). */
 export const isFromEnv = (options: EsalesModuleOptions): boolean =>
   (options as { [ESALES_ENV_ORIGIN]?: unknown })[ESALES_ENV_ORIGIN] === true;

@@ -1,12 +1,18 @@
+import { DELIVERY_NAMES } from '../delivery/esales-delivery-backend.interface.js';
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
+  BULLMQ_ENV_NAMES,
   ESALES_ENV_ORIGIN,
   ESALES_ENV_PREFIX,
   envNameForOption,
   marketEnvKey,
 } from './esales-env.js';
-import type { EsalesMarketOptions, EsalesModuleOptions } from './esales-options.interface.js';
+import type {
+  EsalesBullmqOptions,
+  EsalesMarketOptions,
+  EsalesModuleOptions,
+} from './esales-options.interface.js';
 import { marketNameProblem, quoteForMessage } from './market-names.js';
 import { checkEsalesOptions } from './resolve-esales-options.js';
 
@@ -46,11 +52,15 @@ const ENV_OPTIONS = [
   'cookieDomain',
   'cookieSecure',
   'transport',
+  'delivery',
   'concurrency',
   ...BOOLEAN_OPTIONS,
   ...INTEGER_OPTIONS,
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
-const KNOWN_VARIABLES: ReadonlySet<string> = new Set(ENV_OPTIONS.map((o) => envNameForOption(o)));
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  ...ENV_OPTIONS.map((o) => envNameForOption(o)),
+  ...Object.values(BULLMQ_ENV_NAMES),
+]);
 
 /**
  * Every variable `esalesOptionsFromEnv` reads: the top-level ones, then the per-market patterns with
@@ -77,6 +87,8 @@ export interface EsalesEnvOptions {
 
 /**
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
+ * `ESALES_REDIS_URL`, `ESALES_BULLMQ_QUEUE` and `ESALES_BULLMQ_WORKER` go to `bullmq` (`redisUrl`,
+ * `queueName`, `worker`); they need `ESALES_DELIVERY=bullmq`.
  *
  * Unset and blank variables are left out, so module defaults apply. Malformed values (a non-numeric
  * timeout, `ESALES_ENABLED=maybe`, `ESALES_TRANSPORT=fetch`, a per-market variable for a market not
@@ -188,6 +200,17 @@ export function esalesOptionsFromEnv(
   if (transport !== undefined) options.transport = transport;
   const concurrency = readConcurrency(env, envNameForOption('concurrency'), problems);
   if (concurrency !== undefined) options.concurrency = concurrency;
+  const delivery = readChoice(env, envNameForOption('delivery'), DELIVERY_NAMES, problems);
+  if (delivery !== undefined) options.delivery = delivery;
+  // Read whatever ESALES_DELIVERY says: with another backend, resolving reports them as misplaced.
+  const bullmq: EsalesBullmqOptions = {};
+  const redisUrl = read(BULLMQ_ENV_NAMES.redisUrl);
+  if (redisUrl !== undefined) bullmq.redisUrl = redisUrl;
+  const queueName = read(BULLMQ_ENV_NAMES.queueName);
+  if (queueName !== undefined) bullmq.queueName = queueName;
+  const worker = readBoolean(env, BULLMQ_ENV_NAMES.worker, problems);
+  if (worker !== undefined) bullmq.worker = worker;
+  if (Object.keys(bullmq).length > 0) options.bullmq = bullmq;
 
   Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
   if (problems.length > 0) {

@@ -2,11 +2,16 @@ import type {
   EsalesClickTrackingOptions,
   EsalesHttpRequest,
 } from '../click-tracking/click-tracking-options.interface.js';
+import type {
+  EsalesDeliveryBackend,
+  EsalesDeliveryName,
+} from '../delivery/esales-delivery-backend.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type { EsalesTransportName } from '../transport/transport-names.js';
 
 export type { EsalesTransportName } from '../transport/transport-names.js';
+export type { EsalesDeliveryName } from '../delivery/esales-delivery-backend.interface.js';
 
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
 export interface EsalesMarketOptions {
@@ -27,6 +32,49 @@ export interface EsalesMarketOptions {
    * @default the top-level `privateKey`
    */
   privateKey?: string;
+}
+
+/**
+ * Options of the BullMQ delivery backend (`delivery: 'bullmq'`); a config error with any other
+ * `delivery`.
+ */
+export interface EsalesBullmqOptions {
+  /**
+   * `redis://` or `rediss://` URL of the Redis server, e.g. `redis://127.0.0.1:6379/0`. It may carry
+   * a password: never logged, and configuration errors never show it. Give this or `connection`.
+   * @default undefined
+   */
+  redisUrl?: string;
+  /**
+   * An existing ioredis instance, or ioredis connection options (typed as `object` so that the main
+   * entry point never references ioredis types). Give this or `redisUrl`.
+   * @default undefined
+   */
+  connection?: object;
+  /**
+   * Name of the BullMQ queue; payments use `${queueName}-payments`. 1 to 64 letters, digits, `_`
+   * and `-` (BullMQ forbids `:`). Instances that share it share the notifications.
+   * @default 'nestjs-esales'
+   */
+  queueName?: string;
+  /**
+   * Whether this instance also delivers (runs the BullMQ workers). With false it only enqueues, and
+   * other instances deliver.
+   * @default true
+   */
+  worker?: boolean;
+  /**
+   * BullMQ's stall check interval, in milliseconds (100 to 600000): how often a worker looks for
+   * jobs whose lock expired (their instance crashed) and hands them on.
+   * @default 30000
+   */
+  stalledIntervalMs?: number;
+  /**
+   * BullMQ's job lock duration, in milliseconds (100 to 600000): how long a job stays with its
+   * worker without the lock being renewed.
+   * @default 30000
+   */
+  lockDurationMs?: number;
 }
 
 /**
@@ -86,6 +134,25 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    * @default 'undici'
    */
   transport?: EsalesTransportName | EsalesTransport;
+  /**
+   * Where queued notifications wait until they are delivered.
+   *
+   * - `'memory'`: the bounded in-process engine; what is queued when the process dies is lost.
+   * - `'bullmq'`: Redis, through BullMQ, set up by the `bullmq` option. Loaded from
+   *   `nestjs-esales/bullmq` when the app starts (`bullmq` and `ioredis` are optional peers:
+   *   install them for this). Notifications outlive a crash or a restart, and the instances that
+   *   share the queue share the delivery. `deliveryTimeoutMs` defaults to 10 minutes with it.
+   * - an `EsalesDeliveryBackend` object (experimental): your own, anything with `start`, `enqueue`,
+   *   `flush`, `stats`, `health` and `close` methods.
+   * @default 'memory'
+   */
+  delivery?: EsalesDeliveryName | EsalesDeliveryBackend;
+  /**
+   * The BullMQ backend's Redis connection, queue and worker: required with `delivery: 'bullmq'`
+   * (`redisUrl` or `connection`), a config error with any other `delivery`.
+   * @default undefined
+   */
+  bullmq?: EsalesBullmqOptions;
   /**
    * When false, nothing is sent: notifications are still validated, then resolve without I/O, and one
    * line is logged at boot. Useful for local development and tests.
@@ -174,7 +241,10 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    * (queueing, waiting on the circuit breaker and retries included). An attempt only starts with at
    * least `requestTimeoutMs` of it left (half of it, if that is shorter); otherwise the notification
    * counts as expired.
-   * @default 15000
+   *
+   * With `delivery: 'bullmq'` the default is 600000 (10 minutes), so that a notification survives a
+   * crash of its instance and BullMQ's stall check handing it to another; a value given here wins.
+   * @default 15000, or 600000 with `delivery: 'bullmq'`
    */
   deliveryTimeoutMs?: number;
   /**

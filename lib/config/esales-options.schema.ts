@@ -13,7 +13,8 @@ import {
 } from 'class-validator';
 import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
 import { marketNameProblem } from './market-names.js';
-import { DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+import { DELIVERY_NAMES } from '../delivery/esales-delivery-backend.interface.js';
+import { BULLMQ_LIMITS, DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 
 // Decorator sets used more than once. Decorators run bottom-up: each set lists the type check last.
@@ -74,6 +75,76 @@ const isTransportObject = (value: unknown): boolean =>
   typeof value === 'object' &&
   value !== null &&
   typeof (value as { send?: unknown }).send === 'function';
+
+/** The methods of an `EsalesDeliveryBackend`. */
+const DELIVERY_BACKEND_METHODS = ['start', 'enqueue', 'flush', 'stats', 'health', 'close'] as const;
+
+/** A custom `EsalesDeliveryBackend`: anything with its six methods. */
+export const isDeliveryBackendObject = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  DELIVERY_BACKEND_METHODS.every(
+    (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+  );
+
+/** Whether `value` is a valid `delivery` option (a name or a backend object). */
+export const isDeliveryOption = (value: unknown): boolean =>
+  (DELIVERY_NAMES as readonly unknown[]).includes(value) || isDeliveryBackendObject(value);
+
+/** What `bullmq.queueName` must match: BullMQ forbids `:` (its key separator) in queue names. */
+export const BULLMQ_QUEUE_NAME_PATTERN = new RegExp(
+  `^[A-Za-z0-9_-]{1,${BULLMQ_LIMITS.queueNameLength}}$`,
+);
+
+/** Whether `value` parses as a `redis://` or `rediss://` URL. */
+const isRedisUrl = (value: unknown): boolean => {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'redis:' || protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * @internal class-validator schema of `bullmq`. Messages omit the name: callers prefix it. None
+ * shows the value: `redisUrl` may carry a password.
+ */
+export class EsalesBullmqOptionsSchema {
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesRedisUrl',
+    validator: {
+      validate: isRedisUrl,
+      defaultMessage: () => 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0',
+    },
+  })
+  @IsString({ message: 'must be a string' })
+  redisUrl?: unknown;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an ioredis instance or ioredis connection options (an object)' })
+  connection?: unknown;
+
+  @IsOptional()
+  @Matches(BULLMQ_QUEUE_NAME_PATTERN, {
+    message:
+      `must be 1 to ${BULLMQ_LIMITS.queueNameLength} letters, digits, "_" or "-" ` +
+      '(BullMQ forbids ":")',
+  })
+  @IsString({ message: 'must be a string' })
+  queueName?: unknown;
+
+  @optionalBoolean()
+  worker?: unknown;
+
+  @applyAll(wholeNumber(BULLMQ_LIMITS.minIntervalMs, BULLMQ_LIMITS.maxIntervalMs, ms))
+  stalledIntervalMs?: unknown;
+
+  @applyAll(wholeNumber(BULLMQ_LIMITS.minIntervalMs, BULLMQ_LIMITS.maxIntervalMs, ms))
+  lockDurationMs?: unknown;
+}
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9-]+$/;
@@ -145,6 +216,23 @@ export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
 
 /** @internal class-validator schema of the complete `EsalesModuleOptions`, delivery engine included. */
 export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesDelivery',
+    validator: {
+      validate: isDeliveryOption,
+      defaultMessage: () =>
+        `must be ${DELIVERY_NAMES.map((name) => `"${name}"`).join(' or ')}, or an object with ` +
+        `${DELIVERY_BACKEND_METHODS.map((method) => `${method}()`).join(', ')} methods ` +
+        '(an EsalesDeliveryBackend)',
+    },
+  })
+  delivery?: unknown;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an object such as { redisUrl: "redis://127.0.0.1:6379" }' })
+  bullmq?: unknown;
+
   @applyAll(wholeNumber(1, DELIVERY_LIMITS.maxQueueSize, ''))
   maxQueueSize?: unknown;
 

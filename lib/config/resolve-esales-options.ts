@@ -9,9 +9,16 @@ import type {
   ConcurrencySettings,
   DeliverySettings,
 } from '../delivery/delivery-settings.interface.js';
+import type {
+  EsalesDeliveryBackend,
+  EsalesDeliveryName,
+} from '../delivery/esales-delivery-backend.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
 import {
+  BULLMQ_DEFAULTS,
+  BULLMQ_DELIVERY_TIMEOUT_MS,
   clusterUrlForId,
+  DEFAULT_DELIVERY,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DELIVERY_DEFAULTS,
   NOTIFICATION_PATHS,
@@ -19,18 +26,21 @@ import {
 } from '../esales.constants.js';
 import { DEFAULT_TRANSPORT } from '../transport/transport-names.js';
 import { isForbiddenClusterHost, isLoopbackHost, trimTrailingSlashes } from './cluster-hosts.js';
-import { envNameForOption, isFromEnv } from './esales-env.js';
+import { bullmqEnvNameForOption, envNameForOption, isFromEnv } from './esales-env.js';
 import { marketNameProblem, quoteForMessage } from './market-names.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type {
+  EsalesBullmqOptions,
   EsalesMarketOptions,
   EsalesModuleOptions,
   EsalesTransportName,
 } from './esales-options.interface.js';
 import {
+  EsalesBullmqOptionsSchema,
   EsalesCookieNamesSchema,
   EsalesMarketOptionsSchema,
   EsalesModuleOptionsSchema,
+  isDeliveryOption,
 } from './esales-options.schema.js';
 
 /** @internal Click tracking's module-level settings, defaults applied. */
@@ -45,6 +55,19 @@ export interface ClickTrackingSettings {
   readonly resolveVisitor?: EsalesClickTrackingOptions['resolveVisitor'];
   /** The app's consent check; undefined when every request counts as consented. */
   readonly consent?: EsalesModuleOptions['consent'];
+}
+
+/** The BullMQ backend's settings (`delivery: 'bullmq'`), defaults applied. */
+export interface ResolvedBullmqSettings {
+  /** The `redis://` / `rediss://` URL; undefined when `connection` is given. May hold a password. */
+  readonly redisUrl: string | undefined;
+  /** The ioredis instance or connection options; undefined when `redisUrl` is given. */
+  readonly connection: object | undefined;
+  readonly queueName: string;
+  /** Whether this instance runs the workers. */
+  readonly worker: boolean;
+  readonly stalledIntervalMs: number;
+  readonly lockDurationMs: number;
 }
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
@@ -78,6 +101,10 @@ export class ResolvedEsalesOptions {
   readonly #perMarket: ReadonlyMap<string, ResolvedMarket> | undefined;
   // Private like the keys: an app's own transport may hold proxy credentials or auth headers.
   readonly #transport: EsalesTransportName | EsalesTransport;
+  // Private like the transport: an app's own backend may hold credentials.
+  readonly #deliveryBackend: EsalesDeliveryName | EsalesDeliveryBackend;
+  // Private like the keys: the Redis URL may carry a password, the connection its options.
+  readonly #bullmq: ResolvedBullmqSettings | undefined;
 
   constructor(
     /** Whether notifications are sent at all. */
@@ -96,8 +123,12 @@ export class ResolvedEsalesOptions {
     /** @internal Click tracking's settings, defaults applied. */
     readonly clickTracking: ClickTrackingSettings,
     transport: EsalesTransportName | EsalesTransport = DEFAULT_TRANSPORT,
+    deliveryBackend: EsalesDeliveryName | EsalesDeliveryBackend = DEFAULT_DELIVERY,
+    bullmq: ResolvedBullmqSettings | undefined = undefined,
   ) {
     this.#transport = transport;
+    this.#deliveryBackend = deliveryBackend;
+    this.#bullmq = bullmq;
     this.#fallbackTarget = fallbackTarget;
     this.#fallbackPrivateKey = fallbackPrivateKey;
     this.#perMarket = perMarket;
@@ -113,6 +144,19 @@ export class ResolvedEsalesOptions {
   /** The HTTP client that carries notifications: a built-in one's name, or the app's own. */
   get transport(): EsalesTransportName | EsalesTransport {
     return this.#transport;
+  }
+
+  /**
+   * Where queued notifications wait until they are delivered: `'memory'` (the in-process engine),
+   * `'bullmq'`, or the app's own backend.
+   */
+  get deliveryBackend(): EsalesDeliveryName | EsalesDeliveryBackend {
+    return this.#deliveryBackend;
+  }
+
+  /** The BullMQ backend's settings, frozen; undefined unless `deliveryBackend` is `'bullmq'`. */
+  get bullmq(): ResolvedBullmqSettings | undefined {
+    return this.#bullmq;
   }
 
   /** Whether notifications for `market` may be sent. */
@@ -402,6 +446,8 @@ export function checkEsalesOptions(options: unknown): {
     );
   }
 
+  bullmqProblems(opts, fromEnv, label, problems);
+
   if (problems.length > 0) return { problems };
   const concurrency: ConcurrencySettings =
     typeof opts.concurrency === 'number'
@@ -423,7 +469,11 @@ export function checkEsalesOptions(options: unknown): {
       opts.retryMaxDelayMs ?? DELIVERY_DEFAULTS.retryMaxDelayMs,
       opts.retryBaseDelayMs ?? 0,
     ),
-    deliveryTimeoutMs: opts.deliveryTimeoutMs ?? DELIVERY_DEFAULTS.deliveryTimeoutMs,
+    deliveryTimeoutMs:
+      opts.deliveryTimeoutMs ??
+      (opts.delivery === 'bullmq'
+        ? BULLMQ_DELIVERY_TIMEOUT_MS
+        : DELIVERY_DEFAULTS.deliveryTimeoutMs),
     requestTimeoutMs,
     shutdownTimeoutMs: opts.shutdownTimeoutMs ?? DELIVERY_DEFAULTS.shutdownTimeoutMs,
     breakerThreshold: opts.breakerThreshold ?? DELIVERY_DEFAULTS.breakerThreshold,
@@ -458,8 +508,67 @@ export function checkEsalesOptions(options: unknown): {
       hooks,
       clickTracking,
       opts.transport ?? DEFAULT_TRANSPORT,
+      opts.delivery ?? DEFAULT_DELIVERY,
+      opts.delivery === 'bullmq' ? bullmqSettings(opts.bullmq ?? {}) : undefined,
     ),
   };
+}
+
+/** The `bullmq` options with defaults applied, frozen. */
+const bullmqSettings = (options: EsalesBullmqOptions): ResolvedBullmqSettings =>
+  Object.freeze({
+    redisUrl: options.redisUrl ?? undefined,
+    connection: options.connection ?? undefined,
+    queueName: options.queueName ?? BULLMQ_DEFAULTS.queueName,
+    worker: options.worker ?? BULLMQ_DEFAULTS.worker,
+    stalledIntervalMs: options.stalledIntervalMs ?? BULLMQ_DEFAULTS.stalledIntervalMs,
+    lockDurationMs: options.lockDurationMs ?? BULLMQ_DEFAULTS.lockDurationMs,
+  });
+
+/**
+ * The problems of `delivery` and `bullmq` together: `bullmq` against its schema, a Redis connection
+ * required with `delivery: 'bullmq'`, and `bullmq` refused with any other backend. For options from
+ * the environment, a `bullmq` option is labelled with its variable. No message shows a value: the
+ * Redis URL may carry a password.
+ */
+function bullmqProblems(
+  opts: EsalesModuleOptions,
+  fromEnv: boolean,
+  label: Label,
+  problems: string[],
+): void {
+  // Plain `bullmq`, never `label('bullmq')`: no ESALES_BULLMQ variable exists to name.
+  const field = (option: string): string => {
+    const shown = `bullmq.${optionLabel(option)}`;
+    const variable = fromEnv ? bullmqEnvNameForOption(option) : undefined;
+    return variable === undefined ? shown : `${shown} (${variable})`;
+  };
+  const bullmq: unknown = opts.bullmq;
+  const given = isPlainObject(bullmq) ? bullmq : undefined;
+  if (given) {
+    problems.push(...schemaProblemsOf(EsalesBullmqOptionsSchema, given, field));
+  }
+  // null counts as absent, as it does for every other optional option.
+  if (opts.delivery === 'bullmq') {
+    if (bullmq != null && !given) return; // not an object: the schema said so
+    const hasUrl = given?.['redisUrl'] != null;
+    const hasConnection = given?.['connection'] != null;
+    if (hasUrl && hasConnection) {
+      problems.push(`${field('redisUrl')} and ${field('connection')}: give one of them, not both`);
+    } else if (!hasUrl && !hasConnection) {
+      problems.push(
+        `${field('redisUrl')} or ${field('connection')}: one of them is required with ` +
+          `${label('delivery')} 'bullmq'`,
+      );
+    }
+  } else if (bullmq != null && (opts.delivery == null || isDeliveryOption(opts.delivery))) {
+    // A malformed `delivery` has its own problem; this one would only repeat it.
+    const variables = fromEnv
+      ? Object.keys(given ?? {}).flatMap((option) => bullmqEnvNameForOption(option) ?? [])
+      : [];
+    const shown = variables.length > 0 ? `bullmq (${variables.join(', ')})` : 'bullmq';
+    problems.push(`${shown}: only applies to ${label('delivery')} 'bullmq'`);
+  }
 }
 
 /** The entries whose value is not undefined: `{ token: undefined }` keeps the default name. */

@@ -55,6 +55,15 @@ export interface EngineState {
   readonly clusters: Record<string, EsalesClusterStats>;
 }
 
+/** What one attempt for a backend that retries on its own (`attemptOnce`) came to. */
+export type SingleAttempt =
+  /** It was attempted: `failure` is undefined on a 2xx. */
+  | { readonly attempted: true; readonly failure: AttemptFailure | undefined }
+  /** Its budget ran out before a full attempt could start (waiting for the limit or the breaker). */
+  | { readonly attempted: false; readonly expired: true }
+  /** Not attempted: the engine is full or shut down. */
+  | { readonly attempted: false; readonly expired: false; readonly dropReason: EsalesDropReason };
+
 interface Job {
   readonly notification: PreparedNotification;
   readonly endpoint: string;
@@ -70,6 +79,8 @@ interface Job {
   backoff: IBackoff<unknown> | undefined;
   /** The timer of a job sleeping before its next attempt. */
   timer: unknown;
+  /** Set for `attemptOnce`: one attempt, reported here instead of to the completion and observers. */
+  readonly single: ((result: SingleAttempt) => void) | undefined;
 }
 
 /** One cluster: its queue, its retries, its limit and its gate. */
@@ -156,6 +167,8 @@ export class DeliveryEngine {
     notification: PreparedNotification,
     target: DeliveryTarget,
     completion?: Completion,
+    /** The observers already heard of it (a delivery backend took it first, then gave it here). */
+    counted = false,
   ): boolean {
     const lane = this.laneFor(target.clusterUrl);
     const job: Job = {
@@ -170,8 +183,9 @@ export class DeliveryEngine {
       lastError: undefined,
       backoff: undefined,
       timer: undefined,
+      single: undefined,
     };
-    for (const observer of this.observers) observer.enqueued?.(notification);
+    if (!counted) for (const observer of this.observers) observer.enqueued?.(notification);
     if (this.closed) {
       this.finish(job, 'dropped', 'shutdown');
       return false;
@@ -189,6 +203,46 @@ export class DeliveryEngine {
     this.waiting++;
     this.schedulePump();
     return true;
+  }
+
+  /**
+   * One attempt at `notification` for a backend that keeps and retries notifications itself (the
+   * BullMQ worker): it waits in its cluster's lane for the concurrency limit, the breaker and any
+   * `Retry-After` hold like every notification, for at most `budgetMs`, and the result comes back
+   * here. Observers hear of the attempt (`attempted`), not of an outcome: the caller decides that.
+   * Never rejects.
+   */
+  attemptOnce(
+    notification: PreparedNotification,
+    target: DeliveryTarget,
+    budgetMs: number,
+    /** Attempts made before this one (elsewhere, perhaps): observers hear the right number. */
+    attemptsBefore = 0,
+  ): Promise<SingleAttempt> {
+    return new Promise((single) => {
+      const lane = this.laneFor(target.clusterUrl);
+      const job: Job = {
+        notification,
+        endpoint: target.endpoint,
+        lane,
+        deadline: this.clock.now() + budgetMs,
+        completion: undefined,
+        attempts: attemptsBefore,
+        mayHaveArrived: false,
+        settled: false,
+        lastError: undefined,
+        backoff: undefined,
+        timer: undefined,
+        single,
+      };
+      if (this.closed) return this.finish(job, 'dropped', 'shutdown');
+      if (this.waiting >= this.settings.maxQueueSize) {
+        return this.finish(job, 'dropped', 'queue-full');
+      }
+      lane.queue.push(job);
+      this.waiting++;
+      this.schedulePump();
+    });
   }
 
   /** Counts a notification of `kind` that was not enqueued. */
@@ -458,6 +512,11 @@ export class DeliveryEngine {
   }
 
   private afterAttempt(lane: Lane, job: Job, failure: AttemptFailure | undefined): void {
+    if (job.single) {
+      if (failure) this.holdIfAsked(lane, failure);
+      job.settled = true;
+      return job.single({ attempted: true, failure });
+    }
     if (!failure) return this.finish(job, 'sent');
     if (!failure.notReceived) job.mayHaveArrived = true;
     if (!failure.retryable) {
@@ -471,12 +530,7 @@ export class DeliveryEngine {
     const { retryMaxDelayMs, maxAttempts } = this.settings;
     const asked = failure.retryAfterMs;
     const retryAfter = asked === undefined ? undefined : Math.min(asked, retryMaxDelayMs);
-    const status = failure.error.status;
-    // The cluster asked everyone to wait, not just this notification: as long as it asks, up to
-    // a breaker's cooldown (a pause the whole cluster takes anyway after consecutive failures).
-    if (asked !== undefined && (status === 429 || status === 503)) {
-      lane.gate.hold(Math.min(asked, Math.max(retryMaxDelayMs, this.settings.breakerCooldownMs)));
-    }
+    this.holdIfAsked(lane, failure);
     if (job.attempts >= maxAttempts) return this.finish(job, 'failed', undefined, failure.error);
     job.backoff = (job.backoff ?? this.backoff.next()).next(undefined);
     const delay = Math.max(job.backoff.duration, retryAfter ?? 0);
@@ -490,6 +544,19 @@ export class DeliveryEngine {
       lane.ready.push(job);
       this.pump(lane);
     }, delay);
+  }
+
+  /**
+   * The cluster asked everyone to wait (429 or 503 with `Retry-After`), not just this notification:
+   * the lane holds as long as it asks, up to a breaker's cooldown (a pause the whole cluster takes
+   * anyway after consecutive failures).
+   */
+  private holdIfAsked(lane: Lane, failure: AttemptFailure): void {
+    const asked = failure.retryAfterMs;
+    const status = failure.error.status;
+    if (asked === undefined || (status !== 429 && status !== 503)) return;
+    const { retryMaxDelayMs, breakerCooldownMs } = this.settings;
+    lane.gate.hold(Math.min(asked, Math.max(retryMaxDelayMs, breakerCooldownMs)));
   }
 
   private notifyIfIdle(): void {
@@ -507,6 +574,13 @@ export class DeliveryEngine {
   ): void {
     if (job.settled) return;
     job.settled = true;
+    if (job.single) {
+      return job.single(
+        outcome === 'dropped'
+          ? { attempted: false, expired: false, dropReason: dropReason ?? 'queue-full' }
+          : { attempted: false, expired: true },
+      );
+    }
     let final: EsalesDeliveryError | undefined;
     if (outcome === 'dropped') final = this.undelivered(job, dropReason ?? 'queue-full');
     else if (outcome !== 'sent') final = error ?? this.undelivered(job, 'expired');

@@ -1,5 +1,12 @@
 import type { EsalesNotificationKindName } from '../notifications/notification-kind.js';
 
+/** What a delivery backend reports in `getStats().backend`. */
+export interface EsalesDeliveryBackendStats {
+  /** `'memory'`, `'bullmq'`, or a custom backend's name. */
+  readonly name: string;
+  readonly [detail: string]: unknown;
+}
+
 /** Why a notification was not handed to the delivery queue. */
 export type EsalesSkipReason =
   /** It failed validation (missing keys, too long, control characters, …). */
@@ -120,4 +127,11 @@ export interface EsalesStats extends EsalesKindStats {
   readonly latencyBaselineMs: number | null;
   /** Per cluster, by cluster base URL (no credentials: the options refuse them). */
   readonly clusters: Readonly<Record<string, EsalesClusterStats>>;
+  /**
+   * The delivery backend: `{ name: 'memory' }`, or with `delivery: 'bullmq'` its own counters
+   * (`redis`, `toRedis`, `toMemory`, `buffered`, …; see the README's "Durable delivery"). With
+   * BullMQ the counters above are this instance's: `enqueued` counts what it produced, the outcomes
+   * what its workers (and its in-memory fallback) delivered.
+   */
+  readonly backend: EsalesDeliveryBackendStats;
 }

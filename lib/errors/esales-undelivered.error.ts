@@ -1,13 +1,17 @@
 import { EsalesDeliveryError, type EsalesDeliveryErrorContext } from './esales.error.js';
 import { undeliveredMessage } from './esales.messages.js';
 
-/** Why a valid notification was given up without a final answer from Elevate. */
-export type EsalesUndeliveredReason = 'queue-full' | 'expired' | 'shutdown';
+/**
+ * Why a valid notification was given up without a final answer from Elevate. `stalled` and `lost`
+ * only with `delivery: 'bullmq'`: a payment whose worker died while it was in flight (never sent
+ * twice), or a job whose outcome this instance never heard of.
+ */
+export type EsalesUndeliveredReason = 'queue-full' | 'expired' | 'shutdown' | 'stalled' | 'lost';
 
 /**
  * A valid notification was given up before Elevate gave a final answer: the queue was full, its
- * `deliveryTimeoutMs` budget ran out (the last attempt's error, if any, is the `cause`), or the app
- * shut down first.
+ * `deliveryTimeoutMs` budget ran out (the last attempt's error, if any, is the `cause`), the app
+ * shut down first, or (with BullMQ) its worker died while a payment was in flight.
  */
 export class EsalesUndeliveredError extends EsalesDeliveryError {
   readonly reason: EsalesUndeliveredReason;

@@ -69,6 +69,9 @@ const UNDELIVERED_REASONS = {
   'queue-full': 'the delivery queue was full (maxQueueSize)',
   expired: 'its delivery budget ran out (deliveryTimeoutMs)',
   shutdown: 'the app shut down before it could be delivered (shutdownTimeoutMs)',
+  stalled:
+    'its worker stopped while it was in flight, and a payment is not sent again (BullMQ stall check)',
+  lost: 'its outcome never arrived from the BullMQ queue (the job was removed, or its events were lost)',
 } as const;
 
 export const undeliveredMessage = (

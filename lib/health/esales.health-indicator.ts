@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { EsalesNotificationService } from '../esales-notification.service.js';
+import { NotificationPipeline } from '../notification-pipeline.js';
 
 /** Share of `maxQueueSize` above which the indicator reports down. */
 const QUEUE_DOWN_RATIO = 0.9;
@@ -10,8 +11,10 @@ const QUEUE_DOWN_RATIO = 0.9;
  * breaker is open (Elevate keeps failing) or the queue (`queued + retrying`) is more than 90 % full
  * (notifications are about to be dropped); up otherwise. The details carry the counters, the
  * concurrency limit (the clusters' limits added up) and the slowest cluster's latency baseline, which
- * tell "Elevate is slow" (baseline up, limit steady) from "Elevate is overloaded" (limit down). Import it from `nestjs-esales/terminus` and list it as a provider next to
- * `TerminusModule`.
+ * tell "Elevate is slow" (baseline up, limit steady) from "Elevate is overloaded" (limit down).
+ * With `delivery: 'bullmq'` it also reports Redis (down while it is unreachable: notifications are
+ * then delivered from memory) and the Redis queue's depth. Import it from `nestjs-esales/terminus`
+ * and list it as a provider next to `TerminusModule`.
  *
  * Meant for monitoring and dashboards, not for liveness or readiness probes: the shop works without
  * Elevate, so an Elevate outage must not restart pods or take them out of rotation.
@@ -30,11 +33,16 @@ export class EsalesHealthIndicator {
   constructor(
     private readonly notifications: EsalesNotificationService,
     private readonly indicators: HealthIndicatorService,
+    private readonly pipeline: NotificationPipeline,
   ) {}
 
-  /** The queue's health under `key`, with its counters (no secrets) as details. */
-  isHealthy<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+  /**
+   * The queue's health under `key`, with its counters (no secrets) as details. Asynchronous: with
+   * BullMQ it asks Redis (for at most a second); terminus awaits it.
+   */
+  async isHealthy<const Key extends string>(key: Key): Promise<HealthIndicatorResult<Key>> {
     const stats = this.notifications.getStats();
+    const backend = await this.pipeline.backendHealth();
     const { breaker, queued, retrying, maxQueueSize } = stats;
     const details = {
       breaker,
@@ -47,10 +55,18 @@ export class EsalesHealthIndicator {
       dropped: stats.dropped,
       expired: stats.expired,
       failed: stats.failed,
+      delivery: stats.backend.name,
+      ...backend.details,
     };
     const session = this.indicators.check(key);
     if (breaker === 'open') {
       return session.down({ ...details, message: 'circuit breaker open: Elevate keeps failing' });
+    }
+    if (!backend.up) {
+      return session.down({
+        ...details,
+        message: `the ${stats.backend.name} delivery backend is unreachable: delivering from memory`,
+      });
     }
     if (queued + retrying > maxQueueSize * QUEUE_DOWN_RATIO) {
       return session.down({ ...details, message: 'notification queue more than 90% full' });

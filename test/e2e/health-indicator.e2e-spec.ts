@@ -72,6 +72,7 @@ describe('EsalesHealthIndicator on a real /health route', () => {
       dropped: 0,
       expired: 0,
       failed: 0,
+      delivery: 'memory',
     });
   });
 

@@ -12,6 +12,7 @@ import {
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 import type { EsalesStats } from '../../lib/delivery/esales-stats.interface.js';
 import { SAMPLE_PRIVATE_KEY } from '../../sample-app/stand-in/embedded-stand-in.js';
+import { RedisServer } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The entry `npm start` (`nest start`) compiles and runs. */
@@ -638,6 +639,39 @@ describe('the sample app, started as `npm start` starts it', () => {
     }
     expect(withCluster.isRunning()).toBe(false);
   }, 30_000);
+
+  it('runs on BullMQ with ESALES_DELIVERY=bullmq and a local Redis, as the README shows', async () => {
+    const redis = await RedisServer.start();
+    const onBullmq = SampleProcess.start(
+      process.execPath,
+      ['--enable-source-maps', COMPILED_MAIN],
+      sampleEnv({ ESALES_DELIVERY: 'bullmq', ESALES_REDIS_URL: `${redis.url}/0` }),
+    );
+    try {
+      const [, otherUrl = ''] = await onBullmq.waitFor(LISTENING, 20_000);
+      const statsOf = async (): Promise<EsalesStats> =>
+        (await (await fetch(`${otherUrl}/_esales-stand-in/stats`)).json()) as EsalesStats;
+      // The producer connects at boot without holding it up: wait until Redis takes notifications.
+      for (let tries = 0; (await statsOf()).backend['redis'] !== 'up'; tries++) {
+        if (tries > 200) throw new Error('the sample never connected to Redis');
+        await sleep(25);
+      }
+      const response = await fetch(`${otherUrl}/products/shirt_79709/redirect`, {
+        redirect: 'manual',
+        headers: { 'user-agent': BROWSER },
+      });
+      expect(response.status).toBe(302);
+      for (let tries = 0; (await statsOf()).sent < 1; tries++) {
+        if (tries > 400) throw new Error('the click was never delivered');
+        await sleep(25);
+      }
+      expect((await statsOf()).backend).toMatchObject({ name: 'bullmq', toRedis: 1, toMemory: 0 });
+    } finally {
+      await onBullmq.stop();
+      await redis.stop();
+    }
+    expect(onBullmq.isRunning()).toBe(false);
+  }, 40_000);
 
   it('drains and closes on SIGTERM, leaving no process behind', async () => {
     const running = sample;

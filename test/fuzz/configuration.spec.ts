@@ -350,6 +350,34 @@ const unknownKey = fc.oneof(
   fc.constantFrom(...HOSTILE_FRAGMENTS).map((f) => `x${f}y`),
 );
 
+/**
+ * `delivery`: the in-memory engine, or a `delivery: 'bullmq'` that the `bullmq` values below never
+ * make valid (a boot would need a Redis server), or a malformed one.
+ */
+const deliveryValue = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('memory', 'bullmq') },
+  { weight: 1, arbitrary: fc.constantFrom('Memory', 'redis', { start: () => undefined }) },
+  { weight: 1, arbitrary: oddValue },
+);
+
+/** `bullmq`: each one is wrong, or lacks the Redis connection `delivery: 'bullmq'` needs. */
+const bullmqValue = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      {},
+      { queueName: 'nestjs-esales', worker: false },
+      { redisUrl: 'redis//user:s3cretpass@host' },
+      { redisUrl: 'http://user:s3cretpass@host' },
+      { redisUrl: 'redis://127.0.0.1:9', connection: {} },
+      { redisUrl: 'redis://127.0.0.1:9', queueName: 'a:b' },
+      { redisUrl: 'redis://127.0.0.1:9', stalledIntervalMs: 50 },
+      { redisUrl: 'redis://127.0.0.1:9', constructor: 1 },
+    ),
+  },
+  { weight: 1, arbitrary: oddValue },
+);
+
 const OPTION_VALUES = {
   clusterUrl: clusterUrlValue,
   clusterId: clusterIdValue,
@@ -361,6 +389,8 @@ const OPTION_VALUES = {
   markets: marketsValue,
   requestTimeoutMs: wholeNumber(1, 600_000),
   transport: transportValue,
+  delivery: deliveryValue,
+  bullmq: bullmqValue,
   enabled: flag,
   allowInsecureClusterUrl: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, flag),
   cookieSecure: fc.oneof(
@@ -410,6 +440,7 @@ const RELATED_OPTIONS: readonly (readonly OptionName[])[] = [
   ['clusterUrl', 'clusterId', 'markets'],
   ['defaultMarket', 'markets'],
   ['requestTimeoutMs', 'deliveryTimeoutMs'],
+  ['delivery', 'bullmq', 'deliveryTimeoutMs'],
   ['cookieNames', 'cookieDomain', 'cookieSecure'],
 ];
 
@@ -477,6 +508,7 @@ const BOOLEAN_VARIABLES = new Set([
   'ESALES_ALLOW_INSECURE_CLUSTER_URL',
   'ESALES_ASSIGN_VISITOR_COOKIES',
   'ESALES_IGNORE_BOTS',
+  'ESALES_BULLMQ_WORKER',
 ]);
 
 /** A value the variable takes, spelled as people spell it. */
@@ -500,6 +532,13 @@ function plausibleValue(name: string, markets: readonly string[]): fc.Arbitrary<
       return fc.constantFrom('auto', 'AUTO', 'true', 'false', '1');
     case 'ESALES_TRANSPORT':
       return fc.constantFrom('undici', 'axios', 'Axios');
+    // Never bullmq: with a Redis URL it would resolve, and a boot would need a Redis server.
+    case 'ESALES_DELIVERY':
+      return fc.constantFrom('memory', 'MEMORY');
+    case 'ESALES_REDIS_URL':
+      return fc.constantFrom('redis://127.0.0.1:9', 'rediss://user:s3cretpass@127.0.0.1:9/0');
+    case 'ESALES_BULLMQ_QUEUE':
+      return fc.constantFrom('nestjs-esales', 'shop_1');
     case 'ESALES_CONCURRENCY':
       return fc.oneof(
         fc.constantFrom('adaptive', 'ADAPTIVE'),

@@ -86,16 +86,26 @@ describe('lib/ import graph', () => {
   });
 
   it.each([
-    ['index.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config']],
-    ['testing.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config']],
-    ['terminus.ts', ['@nestjs/axios', 'axios', '@nestjs/config']],
-    ['config.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus']],
+    [
+      'index.ts',
+      ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config', 'bullmq', 'ioredis'],
+    ],
+    [
+      'testing.ts',
+      ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config', 'bullmq', 'ioredis'],
+    ],
+    ['terminus.ts', ['@nestjs/axios', 'axios', '@nestjs/config', 'bullmq', 'ioredis']],
+    ['config.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', 'bullmq', 'ioredis']],
+    ['axios.ts', ['bullmq', 'ioredis']],
   ])('entry point %s never loads the optional peers %j', (entry, optional) => {
     const loaded = packagesLoadedBy(entry);
     for (const name of optional) expect([...loaded]).not.toContain(name);
   });
 
   it('sees the optional peer an entry point does load', () => {
+    expect([...packagesLoadedBy('bullmq.ts')]).toEqual(
+      expect.arrayContaining(['bullmq', 'ioredis']),
+    );
     expect([...packagesLoadedBy('axios.ts')]).toEqual(
       expect.arrayContaining(['@nestjs/axios', 'axios']),
     );
