@@ -2,6 +2,7 @@ import type { Provider } from '@nestjs/common';
 import type { EsalesModuleOptions } from './config/esales-options.interface.js';
 import {
   resolveEsalesOptions,
+  type ResolvedBullmqSettings,
   type ResolvedEsalesOptions,
 } from './config/resolve-esales-options.js';
 import { maxInFlightOf } from './delivery/delivery-settings.interface.js';
@@ -16,9 +17,11 @@ import { EsalesConfigError } from './errors/esales-config.error.js';
 import type * as AxiosEntryModule from './axios.js';
 
 type AxiosEntry = typeof AxiosEntryModule;
-import type * as BullmqEntryModule from './bullmq.js';
 
-type BullmqEntry = typeof BullmqEntryModule;
+/** What `nestjs-esales/bullmq` provides here; not its module type, which reaches bullmq's types. */
+interface BullmqEntry {
+  readonly BullmqDeliveryBackend: new (settings: ResolvedBullmqSettings) => EsalesDeliveryBackend;
+}
 import { ESALES_MODULE_OPTIONS } from './esales.module-definition.js';
 import type { EsalesTransport } from './transport/esales-transport.interface.js';
 import { UndiciEsalesTransport } from './transport/undici.transport.js';

@@ -69,6 +69,10 @@ const surelyNotWritten = (error: unknown): boolean =>
   error instanceof NotWritten ||
   (error instanceof Error && /isn't writeable and enableOfflineQueue/.test(error.message));
 
+/** Whether Elevate surely did not count it: refused, or never arrived (a payment's key is free). */
+const givesKeyBack = (report: OutcomeReport): boolean =>
+  report.outcome === 'rejected' || (report.outcome !== 'sent' && !report.mayHaveArrived);
+
 /** Thrown to BullMQ for a retry: `backoffStrategy` reads the delay from it. */
 class RetryLater extends Error {
   constructor(
@@ -276,12 +280,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       // A payment Elevate surely did not count gives its dedupeKey (its job id) back at once.
       worker.on('completed', (job: Job<EsalesBullmqJobData>, report: unknown) => {
         if (job.data.dedupeKey === undefined || !isOutcomeReport(report)) return;
-        if (
-          report.outcome === 'rejected' ||
-          (report.outcome !== 'sent' && !report.mayHaveArrived)
-        ) {
-          void job.remove().catch(() => undefined);
-        }
+        if (givesKeyBack(report)) void job.remove().catch(() => undefined);
       });
       if (maxStalledCount === 0) {
         worker.on('stalled', () => {
@@ -486,6 +485,18 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
         report = undefined;
       }
     }
+    const outcome = report;
+    if (isOutcomeReport(outcome) && givesKeyBack(outcome) && waiting[0]?.notification.dedupeKey) {
+      // The worker removes such a job too, but the caller must find the key free once it is told.
+      void withTimeout(this.queues.payments.remove(jobId), 1_000)
+        .catch(() => undefined)
+        .then(() => this.settleHeard(waiting, outcome));
+      return;
+    }
+    this.settleHeard(waiting, report);
+  }
+
+  private settleHeard(waiting: readonly Pending[], report: unknown): void {
     for (const pending of waiting) {
       if (!isOutcomeReport(report)) {
         this.giveUp(pending, 'lost', 0);

@@ -198,6 +198,36 @@ describe("delivery: 'bullmq'", () => {
     expect(t.standIn.accepted).toHaveLength(1);
   });
 
+  it('a payment’s dedupeKey holds across instances (its job id), and is given back when refused', async () => {
+    const standIn = await ElevateStandIn.start({ privateKey: TEST_PRIVATE_KEY });
+    const payment = {
+      market: 'UK',
+      customerKey: CUSTOMER,
+      sessionKey: SESSION,
+      lines: [{ productKey: 'order-line', quantity: 1, sellingPrice: 100 }],
+    };
+    try {
+      const a = await bullmqApp({ queueName: 'pay' }, standIn);
+      const b = await bullmqApp({ queueName: 'pay' }, standIn);
+      await a.service.sendPayment(payment, { dedupeKey: 'order-1' });
+      // Another instance's own dedupe window does not know the key; the job id does.
+      await b.service.sendPayment(payment, { dedupeKey: 'order-1' });
+      expect(standIn.requestsOf('payment')).toHaveLength(1);
+
+      standIn.respondWith(() => ({ status: 400 }));
+      await expect(a.service.sendPayment(payment, { dedupeKey: 'order-2' })).rejects.toBeInstanceOf(
+        EsalesBadRequestError,
+      );
+      standIn.respondWith();
+      // Elevate refused it, so it counted nothing: the same key may go again, from any instance.
+      await b.service.sendPayment(payment, { dedupeKey: 'order-2' });
+      expect(standIn.requestsOf('payment').map((r) => r.status)).toEqual([204, 400, 204]);
+    } finally {
+      for (const app of apps.splice(0)) await app.close();
+      await standIn.close();
+    }
+  });
+
   it('job ids are what BullMQ accepts: no colon, never all digits', () => {
     for (const id of ['123', 'a:b', 'x'.repeat(300), 'ok-id_1']) {
       const prepared = prepareNotification(NonEsalesClick, click('p', { id }), {
@@ -244,6 +274,25 @@ describe("delivery: 'bullmq'", () => {
     expect(t.service.getStats().backend).toMatchObject({ toMemory: 20, toRedis: 10 });
     expect(t.service.getStats()).toMatchObject({ enqueued: 30, sent: 30 });
     expect(t.standIn.accepted).toHaveLength(30);
+  });
+
+  it("reuses the app's own ioredis connection without changing or closing it", async () => {
+    const own = new Redis(redis.url);
+    try {
+      const t = await testApp({
+        options: { delivery: 'bullmq', bullmq: { connection: own, queueName: 'own' } },
+      });
+      await until(() => t.service.getStats().backend['redis'] === 'up');
+      await t.service.sendNonEsalesClick(click('p1'));
+      expect(t.standIn.accepted).toHaveLength(1);
+      await t.close();
+      // Still the app's: open, with its own settings.
+      expect(own.status).toBe('ready');
+      expect(own.options.enableOfflineQueue).toBe(true);
+      expect(await own.ping()).toBe('PONG');
+    } finally {
+      own.disconnect();
+    }
   });
 
   it('boots while Redis is down, delivering from memory until it is up', async () => {

@@ -102,6 +102,25 @@ describe('lib/ import graph', () => {
     for (const name of optional) expect([...loaded]).not.toContain(name);
   });
 
+  it("the main entry's types never reference bullmq or ioredis (type-only imports included)", () => {
+    const ANY_IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/g;
+    const packages = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const match of readFileSync(join(LIB, file), 'utf8').matchAll(ANY_IMPORT)) {
+        const target = match[1]!;
+        if (!target.startsWith('.')) packages.add(target);
+        else
+          visit(relative(LIB, resolve(dirname(join(LIB, file)), target.replace(/\.js$/, '.ts'))));
+      }
+    };
+    visit('index.ts');
+    expect(seen.size).toBeGreaterThan(20);
+    expect([...packages].filter((name) => name === 'bullmq' || name === 'ioredis')).toEqual([]);
+  });
+
   it('sees the optional peer an entry point does load', () => {
     expect([...packagesLoadedBy('bullmq.ts')]).toEqual(
       expect.arrayContaining(['bullmq', 'ioredis']),
