@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { P10Burst, P10Results } from './measures/bullmq.js';
 import type { CapacityOutcome } from './processes/capacity-app.js';
 
 /*
@@ -133,6 +134,8 @@ export interface BenchResults {
     distinctAccepted: number;
     attemptsPerNotification: number;
   };
+  /** P10: the BullMQ backend against the in-memory engine; `skipped` without a redis-server. */
+  p10?: P10Results | { skipped: string };
   p6:
     | {
         count: number;
@@ -377,7 +380,99 @@ function rows(results: BenchResults): Row[] {
       verdict: verdict(p9.deliveredRatio === 1),
     });
   }
+  if (results.p10) out.push(...p10Rows(results.p10, results.meta.cores));
   return out;
+}
+
+function p10Rows(p10: NonNullable<BenchResults['p10']>, cores: number): Row[] {
+  if ('skipped' in p10) {
+    return [{ id: 'P10', setup: 'BullMQ delivery', measured: p10.skipped, goal: '', verdict: '' }];
+  }
+  const spread =
+    p10.memoryP99Spread === undefined
+      ? ''
+      : ` [memory p99 moved ${n(p10.memoryP99Spread)} ms between rounds]`;
+  const { memory, bullmq, down, burst, anchor, redisMemory } = p10;
+  const burstText = (b: P10Burst) =>
+    `${b.accepted >= b.count ? '' : `only ${b.accepted} of ${b.count} accepted in time; `}` +
+    `${n(b.cpuMicrosPerNotification, 1)} µs app CPU each` +
+    (b.toMemory ? `; ${b.toMemory} went to memory, not Redis` : '');
+  return [
+    {
+      id: 'P10',
+      setup: `BullMQ (producer + local worker) vs memory backend: CPU at ${p10.rate} req/s`,
+      measured:
+        `memory ${n(memory.cpuMicrosPerRequest, 1)}, BullMQ ${n(bullmq.cpuMicrosPerRequest, 1)} µs per ` +
+        `tracked redirect (app process, deliveries and worker included) = ${n(p10.cpuRatio)}` +
+        (p10.toMemoryWhileUp ? `; ${p10.toMemoryWhileUp} fell back to memory` : ''),
+      goal: '≤ 2',
+      verdict: verdict(p10.cpuRatio <= 2),
+    },
+    {
+      id: 'P10',
+      setup: `BullMQ vs memory backend: redirect latency at ${p10.rate} req/s`,
+      measured:
+        `p50 ${n(memory.p50)} → ${n(bullmq.p50)} ms; p99 ${n(memory.p99)} → ${n(bullmq.p99)} ms ` +
+        `(${signed(p10.p99Diff)})${spread}${errorsOf(memory, bullmq)}`,
+      goal: 'p99 Δ ≤ 1 ms',
+      verdict: verdict(p10.p99Diff <= 1),
+    },
+    {
+      id: 'P10',
+      setup: `Redis stopped (BullMQ delivers from memory) vs memory backend, ${p10.rate} req/s`,
+      measured:
+        `p99 ${n(down.memory.p99)} → ${n(down.bullmq.p99)} ms (${signed(down.p99Diff)})` +
+        (down.memoryP99Spread === undefined
+          ? ''
+          : ` [memory p99 moved ${n(down.memoryP99Spread)} ms between rounds]`) +
+        `; CPU ` +
+        `${n(down.memory.cpuMicrosPerRequest, 1)} vs ${n(down.bullmq.cpuMicrosPerRequest, 1)} µs = ` +
+        `${n(down.cpuRatio)}; ${down.toMemory} to memory, ${down.toRedis} to Redis` +
+        errorsOf(down.memory, down.bullmq),
+      goal: 'p99 Δ ≤ 1 ms',
+      verdict: verdict(down.p99Diff <= 1),
+    },
+    {
+      id: 'P10',
+      setup: `burst of ${burst.memory.count} enqueued, until the stand-in accepted all: one app`,
+      measured:
+        `memory ${n(burst.memory.perSecond, 0)}/s (${burstText(burst.memory)}), BullMQ ` +
+        `${n(burst.bullmq.perSecond, 0)}/s (${burstText(burst.bullmq)}) = ${n(burst.ratio)}`,
+      goal: '≥ 0.5',
+      verdict: verdict(burst.ratio >= 0.5 && burst.bullmq.accepted >= burst.bullmq.count),
+    },
+    {
+      id: 'P10',
+      setup:
+        `the same burst, three BullMQ apps sharing the queue (a third each; on ${cores} cores ` +
+        'this shows correctness, not scaling)',
+      measured:
+        `${n(burst.bullmq3.perSecond, 0)}/s (${burstText(burst.bullmq3)}; accepted ` +
+        `${burst.bullmq3.accepted} of ${burst.bullmq3.count}) = ${n(burst.ratio3)} of memory (one app)`,
+      goal: '≥ 0.5',
+      verdict: verdict(burst.ratio3 >= 0.5 && burst.bullmq3.accepted >= burst.bullmq3.count),
+    },
+    {
+      id: 'P10',
+      setup: `bare BullMQ anchor, same Redis: ${anchor.count} click-sized jobs`,
+      measured:
+        `addBulk ×${anchor.batch}: ${n(anchor.producerPerSecond, 0)} jobs/s, ` +
+        `${n(anchor.producerCpuMicrosPerJob, 1)} µs CPU per job; no-op Worker (concurrency ` +
+        `${anchor.concurrency}): ${n(anchor.workerPerSecond, 0)} jobs/s, ` +
+        `${n(anchor.workerCpuMicrosPerJob, 1)} µs CPU per job`,
+      goal: 'reference',
+      verdict: '',
+    },
+    {
+      id: 'P10',
+      setup: `Redis memory, ${redisMemory.count} notifications queued with \`worker: false\``,
+      measured:
+        `used_memory ${mib(redisMemory.beforeBytes)} → ${mib(redisMemory.afterBytes)} = ` +
+        `${n(redisMemory.mibPer1000, 3)} MiB per 1 000`,
+      goal: 'reported',
+      verdict: '',
+    },
+  ];
 }
 
 const HEADERS: Row = { id: 'id', setup: 'setup', measured: 'measured', goal: 'goal', verdict: '' };

@@ -9,10 +9,12 @@ import type { Pool } from 'undici';
 import { CustomerKeyAuthentication } from '../lib/auth/customer-key-authentication.js';
 import { MessageAuthentication } from '../lib/auth/message-authentication.js';
 import { latencyChartSvg, type ChartPanel } from './chart.js';
+import { benchBullmq, type BullmqSettings } from './measures/bullmq.js';
 import { benchCapacity, type CapacitySettings } from './measures/capacity.js';
 import { Child } from './ipc.js';
 import { median, openLoop, percentile, poolFor, saturate, sortedLatencies } from './load.js';
 import type { AppUnderTestOptions, AppUsage } from './processes/app.js';
+import type { AnchorOptions } from './processes/bullmq-anchor.js';
 import type { DeliveryOptions, Measured } from './processes/delivery.js';
 import { writeReport, type BenchResults, type LatencySummary, type P5Sample } from './report.js';
 
@@ -34,7 +36,7 @@ import { writeReport, type BenchResults, type LatencySummary, type P5Sample } fr
  */
 
 type Mode = 'quick' | 'full' | 'smoke';
-const ALL_MEASURES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'];
+const ALL_MEASURES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10'];
 const argv = process.argv.slice(2);
 const mode: Mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--full') ? 'full' : 'quick';
 const profile = argv.includes('--profile');
@@ -57,6 +59,7 @@ interface BenchSettings {
   p5: { rate: number; beforeMs: number; outageMs: number; afterMs: number; sampleMs: number };
   p6Count: number;
   capacity: CapacitySettings;
+  p10: BullmqSettings;
   apps: [Platform, Transport][];
 }
 
@@ -89,6 +92,18 @@ const ALL_SETTINGS = {
       p8: { capacity: 32, serviceMs: 50, rate: 1_000, seconds: 5 },
       p9: { delayMs: 10, rate: 500, seconds: 4 },
     },
+    p10: {
+      rate: 500,
+      rounds: 3,
+      phaseMs: 4_000,
+      warmupMs: 1_000,
+      downRounds: 2,
+      burst: 20_000,
+      burstReps: 2,
+      chunk: 500,
+      anchorCount: 20_000,
+      memoryCount: 10_000,
+    },
     /** Apps measured: the axios transport on Express only, to stay within 3 minutes. */
     apps: [
       ['express', 'undici'],
@@ -113,6 +128,18 @@ const ALL_SETTINGS = {
       p8: { capacity: 32, serviceMs: 50, rate: 1_000, seconds: 12 },
       p9: { delayMs: 10, rate: 500, seconds: 10 },
     },
+    p10: {
+      rate: 500,
+      rounds: 4,
+      phaseMs: 4_000,
+      warmupMs: 2_000,
+      downRounds: 2,
+      burst: 20_000,
+      burstReps: 3,
+      chunk: 500,
+      anchorCount: 20_000,
+      memoryCount: 10_000,
+    },
     apps: [
       ['express', 'undici'],
       ['express', 'axios'],
@@ -136,6 +163,18 @@ const ALL_SETTINGS = {
       p7Fixed: false,
       p8: { capacity: 8, serviceMs: 20, rate: 500, seconds: 1.2 },
       p9: { delayMs: 5, rate: 200, seconds: 0.5 },
+    },
+    p10: {
+      rate: 200,
+      rounds: 1,
+      phaseMs: 300,
+      warmupMs: 100,
+      downRounds: 1,
+      burst: 600,
+      burstReps: 1,
+      chunk: 100,
+      anchorCount: 1_000,
+      memoryCount: 1_000,
     },
     apps: [
       ['express', 'undici'],
@@ -210,7 +249,7 @@ async function startApp(
   const execArgv = [...extraExecArgv];
   if (profile) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   const child = await Child.start<{ url: string }>(
-    `app (${options.platform}, ${options.transport})`,
+    `app (${options.platform}, ${options.transport}${options.bullmq ? ', bullmq' : ''})`,
     processFile('app'),
     [JSON.stringify(options)],
     { logFile, execArgv },
@@ -682,6 +721,36 @@ async function benchCapacityAll(results: BenchResults): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// P10: the BullMQ backend against the in-memory engine (bench/measures/bullmq.ts).
+
+async function benchBullmqAll(
+  standIn: Child<{ url: string }>,
+  results: BenchResults,
+): Promise<void> {
+  await benchBullmq(
+    standIn,
+    {
+      startApp: (options) => startApp(options),
+      startAnchor: async (options: AnchorOptions) => {
+        const child = await Child.start(
+          'bullmq anchor',
+          processFile('bullmq-anchor'),
+          [JSON.stringify(options)],
+          { logFile },
+        );
+        pin(child.pid, UNDER_TEST_CORE);
+        return child;
+      },
+      pinOther: (pid) => pin(pid, OTHER_CORE),
+      logFile,
+    },
+    SETTINGS.p10,
+    results,
+    log,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The summary without its samples, for the JSON results. */
 function strip(summary: LatencySummary & { sorted?: Float64Array }): LatencySummary {
@@ -738,6 +807,7 @@ async function main(): Promise<void> {
     }
     if (wants('P5')) await benchOutage(standIn, results);
     if (wants('P7') || wants('P8') || wants('P9')) await benchCapacityAll(results);
+    if (wants('P10')) await benchBullmqAll(standIn, results);
   } finally {
     await standIn.stop();
   }

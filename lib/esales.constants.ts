@@ -6,6 +6,8 @@ export const ESALES_RESOLVED_OPTIONS = Symbol('ESALES_RESOLVED_OPTIONS');
 
 /** Injection token of the transport that carries notifications to Elevate. */
 export const ESALES_TRANSPORT = Symbol('ESALES_TRANSPORT');
+/** DI token of the OpenTelemetry side (metrics, tracing control), or null when not loaded. */
+export const ESALES_TELEMETRY = Symbol('ESALES_TELEMETRY');
 /** DI token of the delivery backend beside the in-memory engine (null for `delivery: 'memory'`). */
 export const ESALES_DELIVERY_BACKEND = Symbol('ESALES_DELIVERY_BACKEND');
 

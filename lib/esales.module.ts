@@ -7,6 +7,7 @@ import { EsalesNotificationService } from './esales-notification.service.js';
 import {
   deliveryBackendProvider,
   resolvedOptionsProvider,
+  telemetryProvider,
   transportProvider,
 } from './esales.providers.js';
 import { NotificationPipeline } from './notification-pipeline.js';
@@ -25,6 +26,7 @@ import { NotificationPipeline } from './notification-pipeline.js';
     resolvedOptionsProvider,
     transportProvider,
     deliveryBackendProvider,
+    telemetryProvider,
     NotificationPipeline,
     EsalesNotificationService,
     CustomerKeyAuthenticationService,

@@ -10,8 +10,10 @@ import type { EsalesDeliveryBackend } from './delivery/esales-delivery-backend.i
 import {
   ESALES_DELIVERY_BACKEND,
   ESALES_RESOLVED_OPTIONS,
+  ESALES_TELEMETRY,
   ESALES_TRANSPORT,
 } from './esales.constants.js';
+import type { TelemetryHooks } from './delivery/telemetry.interface.js';
 import { EsalesConfigError } from './errors/esales-config.error.js';
 // Types only: erased, so the main entry point still never loads axios.
 import type * as AxiosEntryModule from './axios.js';
@@ -76,8 +78,49 @@ export const deliveryBackendProvider: Provider = {
   inject: [ESALES_RESOLVED_OPTIONS],
 };
 
+/** What `nestjs-esales/opentelemetry` provides here (its module type would reach the API's). */
+interface TelemetryEntry {
+  readonly EsalesTelemetry: new (options: {
+    readonly metrics: boolean;
+    readonly traceNotifications: boolean;
+    readonly markets: readonly string[];
+  }) => TelemetryHooks;
+}
+
+/**
+ * The OpenTelemetry side, as `metrics` and `traceNotifications` choose. `metrics: true` loads
+ * `nestjs-esales/opentelemetry` at boot (an `EsalesConfigError` says what to install when
+ * `@opentelemetry/api` is missing). Otherwise it is loaded only to keep the app's instrumentation off
+ * our own requests, and only when `@opentelemetry/api` is installed at all: an app without it has no
+ * instrumentation to keep off.
+ */
+export const telemetryProvider: Provider = {
+  provide: ESALES_TELEMETRY,
+  useFactory: async (options: ResolvedEsalesOptions): Promise<TelemetryHooks | null> => {
+    const { metrics, traceNotifications } = options.telemetry;
+    // Metrics count skips too, so they are recorded while disabled; without metrics there is only
+    // our requests' tracing to keep off, and none are sent while disabled.
+    if (!metrics && (traceNotifications || !options.enabled)) return null;
+    const settings = {
+      metrics,
+      traceNotifications,
+      markets: options.markets ?? [options.defaultMarket],
+    };
+    if (metrics) return new (await loadTelemetryEntry()).EsalesTelemetry(settings);
+    try {
+      return new (await loadTelemetryEntry()).EsalesTelemetry(settings);
+    } catch (error) {
+      if (error instanceof EsalesConfigError) return null;
+      throw error;
+    }
+  },
+  inject: [ESALES_RESOLVED_OPTIONS],
+};
+
 /** How Node names a missing `axios` or `@nestjs/axios`, from ESM and from CommonJS. */
 const MISSING_AXIOS_PEER = /Cannot find (?:package|module) '(?:@nestjs\/axios|axios)'/;
+/** How Node names a missing `@opentelemetry/api`. */
+const MISSING_OTEL_PEER = /Cannot find (?:package|module) '@opentelemetry\/api'/;
 /** How Node names a missing `bullmq` or `ioredis`. */
 const MISSING_BULLMQ_PEER = /Cannot find (?:package|module) '(?:bullmq|ioredis)'/;
 
@@ -102,6 +145,18 @@ export function loadBullmqEntry(
     MISSING_BULLMQ_PEER,
     "delivery: 'bullmq' (ESALES_DELIVERY=bullmq) needs the optional peers bullmq and ioredis: " +
       "npm install bullmq ioredis (or use the default delivery: 'memory')",
+  );
+}
+
+/** @internal `nestjs-esales/opentelemetry`, or an `EsalesConfigError` saying what to install. */
+export function loadTelemetryEntry(
+  load: () => Promise<TelemetryEntry> = () => import('./opentelemetry.js'),
+): Promise<TelemetryEntry> {
+  return loadOptionalEntry(
+    load,
+    MISSING_OTEL_PEER,
+    'metrics: true (ESALES_METRICS=true) needs the optional peer @opentelemetry/api: ' +
+      'npm install @opentelemetry/api, and register an OpenTelemetry SDK with an exporter in the app',
   );
 }
 

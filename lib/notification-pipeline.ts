@@ -30,8 +30,10 @@ import {
   ESALES_DELIVERY_BACKEND,
   ESALES_LOGGER_CONTEXT,
   ESALES_RESOLVED_OPTIONS,
+  ESALES_TELEMETRY,
   ESALES_TRANSPORT,
 } from './esales.constants.js';
+import type { TelemetryHooks } from './delivery/telemetry.interface.js';
 import { EsalesConfigError } from './errors/esales-config.error.js';
 import type { EsalesDeliveryError } from './errors/esales.error.js';
 import { EsalesUnknownMarketError } from './errors/esales-unknown-market.error.js';
@@ -85,6 +87,7 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
     @Inject(ESALES_RESOLVED_OPTIONS) readonly options: ResolvedEsalesOptions,
     @Inject(ESALES_TRANSPORT) transport: EsalesTransport,
     @Inject(ESALES_DELIVERY_BACKEND) private readonly backend: EsalesDeliveryBackend | null,
+    @Inject(ESALES_TELEMETRY) private readonly telemetry: TelemetryHooks | null,
   ) {
     this.warnings = new RateLimitedLog(this.logger, options.delivery.warnIntervalMs);
     this.cookieSecurity = new CookieSecurity(options.clickTracking.cookieSecure, (message) =>
@@ -106,10 +109,11 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
       new HookObserver(options.hooks, this.warnings),
       new DeliveryWarnings(options.delivery, this.logger, this.warnings),
       releaseUndelivered,
+      ...(telemetry?.observer ? [telemetry.observer] : []),
     ]);
     this.engine = new DeliveryEngine(
       options.delivery,
-      transport,
+      telemetry ? telemetry.wrapTransport(transport) : transport,
       this.logger,
       observers,
       undefined,
@@ -124,6 +128,14 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
   async onModuleInit(): Promise<void> {
     // Nothing in start() waits for the backend's server: the app boots while Redis is away.
     if (this.backend && this.options.enabled) await this.backend.start(this.backendContext());
+    this.telemetry?.observe({
+      stats: () => this.getStats(),
+      redisQueueSize: async () => {
+        if (!this.backend) return undefined;
+        const waiting = (await this.backend.health()).details['waiting'];
+        return typeof waiting === 'number' ? waiting : undefined;
+      },
+    });
     if (!this.options.enabled) {
       this.logger.log('Elevate notifications are disabled (enabled: false): nothing will be sent');
     }
@@ -154,6 +166,7 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
       }
     }
     await this.engine.shutdown();
+    this.telemetry?.close();
     // Held-back warnings are reported now, not by a timer that outlives the app.
     this.warnings.flush();
   }

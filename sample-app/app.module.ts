@@ -6,6 +6,8 @@ import { esalesConfig } from '../lib/config.js';
 import type { ElevateStandIn } from '../lib/testing.js';
 import { CartModule } from './cart/cart.module.js';
 import { CheckoutModule } from './checkout/checkout.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import type { SampleMetrics } from './metrics/sample-metrics.js';
 import { ProductsModule } from './products/products.module.js';
 import { StandInModule } from './stand-in/stand-in.module.js';
 import { VisitorsModule } from './visitors/visitors.module.js';
@@ -26,8 +28,20 @@ import { VisitorsModule } from './visitors/visitors.module.js';
   ],
 })
 export class AppModule {
-  /** The app, with the stand-in's route when `main.ts` started an embedded stand-in. */
-  static register(standIn: ElevateStandIn | undefined): DynamicModule {
-    return { module: AppModule, imports: standIn ? [StandInModule.register(standIn)] : [] };
+  /**
+   * The app, with the stand-in's route when `main.ts` started an embedded stand-in, and
+   * `GET /metrics` when it started the metrics SDK (`ESALES_METRICS=true`).
+   */
+  static register(
+    standIn: ElevateStandIn | undefined,
+    sampleMetrics?: SampleMetrics,
+  ): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ...(standIn ? [StandInModule.register(standIn)] : []),
+        ...(sampleMetrics ? [MetricsModule.register(sampleMetrics)] : []),
+      ],
+    };
   }
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
+import { metricsEnabled, SampleMetrics } from './metrics/sample-metrics.js';
 import { startEmbeddedStandIn } from './stand-in/embedded-stand-in.js';
 
 const logger = new Logger('SampleApp');
@@ -23,9 +24,12 @@ const port = portFrom(process.env['PORT']);
 const host = process.env['HOST']?.trim() || '127.0.0.1';
 
 const standIn = await startEmbeddedStandIn();
-const app = await NestFactory.create(AppModule.register(standIn));
+// ESALES_METRICS=true: the OpenTelemetry SDK the package's metrics go to, registered before
+// EsalesModule boots, and GET /metrics to read them.
+const sampleMetrics = metricsEnabled() ? SampleMetrics.start() : undefined;
+const app = await NestFactory.create(AppModule.register(standIn, sampleMetrics));
 // SIGTERM and SIGINT close the app: the HTTP server stops taking clicks, the queue drains (up to
-// ESALES_SHUTDOWN_TIMEOUT_MS), then the stand-in closes.
+// ESALES_SHUTDOWN_TIMEOUT_MS), then the stand-in closes; the metrics SDK, if started, shuts down.
 app.enableShutdownHooks();
 await app.listen(port, host);
 // The e2e test reads the URL from this line.

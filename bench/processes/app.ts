@@ -33,6 +33,10 @@ export interface AppUnderTestOptions {
   clusterUrl: string;
   /** Only the smoke run shortens it, so its outage recovers within seconds. */
   breakerCooldownMs?: number;
+  /** P10: the BullMQ delivery backend (default: the in-memory engine). */
+  bullmq?: { redisUrl: string; queueName: string; worker: boolean };
+  /** P10: room for a burst, the same for both backends. */
+  maxQueueSize?: number;
 }
 
 export interface AppUsage {
@@ -123,6 +127,8 @@ class RedirectController {
       defaultMarket: 'UK',
       transport: options.transport,
       ...(options.breakerCooldownMs ? { breakerCooldownMs: options.breakerCooldownMs } : {}),
+      ...(options.maxQueueSize ? { maxQueueSize: options.maxQueueSize } : {}),
+      ...(options.bullmq ? { delivery: 'bullmq' as const, bullmq: options.bullmq } : {}),
     }),
   ],
   controllers: [RedirectController],
@@ -138,6 +144,18 @@ await app.listen(0, '127.0.0.1');
 const notifications = app.get(EsalesNotificationService);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const VISITOR = {
+  customerKey: 'd9528030-509c-4e0f-b585-7168f1e9feca',
+  sessionKey: 'b106299c-eac0-4f6f-96d2-93e57c255784',
+};
+
+/** Every notification enqueued here has an outcome (with BullMQ: from this instance's workers). */
+function settledHere(): boolean {
+  const s = notifications.getStats();
+  const outcomes = s.sent + s.rejected + s.dropped + s.expired + s.failed;
+  return outcomes >= s.enqueued && s.queued === 0 && s.retrying === 0 && s.inFlight === 0;
+}
 
 serveCommands(
   {
@@ -158,6 +176,38 @@ serveCommands(
       const drained = await notifications.flush(Number(timeoutMs ?? 60_000));
       await rawSettled();
       return drained;
+    },
+    /**
+     * P10: waits until every notification enqueued here has an outcome, so a phase's CPU includes
+     * its deliveries (with BullMQ `flush` only waits for the write to Redis; the local worker's part
+     * comes after). Polls every 5 ms.
+     */
+    settle: async (timeoutMs) => {
+      const deadline = Date.now() + Number(timeoutMs ?? 60_000);
+      await notifications.flush(Number(timeoutMs ?? 60_000));
+      while (!settledHere()) {
+        if (Date.now() > deadline) return false;
+        await sleep(5);
+      }
+      return true;
+    },
+    /**
+     * P10: `count` clicks through `enqueueNonEsalesClick`, `chunk` per macrotask (a burst of
+     * requests, not one synchronous loop); resolves once all are enqueued.
+     */
+    enqueue: async (args) => {
+      const { count, chunk } = args as { count: number; chunk: number };
+      for (let i = 0; i < count;) {
+        for (const end = Math.min(count, i + chunk); i < end; i++) {
+          notifications.enqueueNonEsalesClick({
+            ...VISITOR,
+            productKey: `p${i}`,
+            variantKey: null,
+          });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return count;
     },
     close: async () => {
       await Promise.all([app.close(), rawAgent.close()]);

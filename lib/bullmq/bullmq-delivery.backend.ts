@@ -49,6 +49,8 @@ export const KEPT_JOBS = 10_000;
 /** A `send…()` whose outcome never arrives is given up this long after its budget ended. */
 const OUTCOME_GRACE_MS = 60_000;
 const SWEEP_INTERVAL_MS = 5_000;
+/** Queue events are read while outcomes are awaited, and for this long after the last one. */
+const EVENTS_IDLE_MS = 60_000;
 /** BullMQ checks a manual rate limit only when the worker has a limiter: one that never binds. */
 const UNBINDING_LIMITER = { max: 1_000_000_000, duration: 1_000 } as const;
 /** How long a forced worker close may take before the connections are cut under it. */
@@ -88,6 +90,8 @@ class RetryLater extends Error {
 interface Earlier {
   readonly failure: FailureReport | undefined;
   readonly mayHaveArrived: boolean;
+  /** When the notification was queued (epoch ms). */
+  readonly createdAt: number;
 }
 
 interface Pending {
@@ -151,7 +155,16 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
   private producerQueues: { readonly notifications: Queue; readonly payments: Queue } | undefined;
   /** The workers' queues (rate limits, job counts): on a connection that waits for Redis. */
   private queues!: { readonly notifications: Queue; readonly payments: Queue };
-  private events: QueueEvents[] = [];
+  /** The connection of the workers' queues (rate limits, job lookups, the events' start). */
+  private shared!: Redis;
+  /**
+   * BullMQ's queue events, read only while someone here waits for an outcome (`send…()`, a
+   * payment's `dedupeKey`): reading every job's events costs each instance CPU for nothing when
+   * it only enqueues. Started from the stream's last id, so no event in between is missed.
+   */
+  private events: QueueEvents[] | undefined;
+  private eventsStarting: Promise<void> | undefined;
+  private idleSince = Date.now();
   private workers: Worker[] = [];
   /** Who waits for a job's outcome here: `send…()` calls, and payments with a `dedupeKey`. */
   private readonly pending = new Map<string, Pending[]>();
@@ -228,16 +241,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       makeQueues();
       void this.rewriteUncertain();
     });
-    for (const name of Object.values(names)) {
-      const events = new QueueEvents(name, {
-        connection: this.connection(BLOCKING_CONNECTION),
-      });
-      events.on('error', () => undefined);
-      events.on('completed', ({ jobId, returnvalue }) => this.heard(jobId, returnvalue));
-      events.on('failed', ({ jobId, failedReason }) => this.heardFailed(jobId, failedReason));
-      this.events.push(events);
-    }
-    const shared = this.connection(BLOCKING_CONNECTION);
+    const shared = (this.shared = this.connection(BLOCKING_CONNECTION));
     this.queues = {
       notifications: new Queue(names.notifications, { connection: shared }),
       payments: new Queue(names.payments, { connection: shared }),
@@ -360,6 +364,10 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       };
       (payment ? payments : clicks).push(job);
     }
+    if (this.pending.size > 0 && !this.events) {
+      // Listening before the write: the outcome may be in the stream before addBulk resolves.
+      await settlesWithin(this.listenForOutcomes(), 1_000);
+    }
     try {
       await this.add(clicks, payments);
       this.counts.toRedis += batch.length;
@@ -472,6 +480,45 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     else this.pending.set(jobId, [pending]);
   }
 
+  /** Starts reading the queues' events (once), each from its stream's last entry. */
+  private listenForOutcomes(): Promise<void> {
+    this.eventsStarting ??= (async () => {
+      const names = [this.queues.notifications.name, this.queues.payments.name];
+      const events: QueueEvents[] = [];
+      for (const name of names) {
+        const last = (await this.shared.xrevrange(`bull:${name}:events`, '+', '-', 'COUNT', 1))[0];
+        const queueEvents = new QueueEvents(name, {
+          connection: this.connection(BLOCKING_CONNECTION),
+          lastEventId: last?.[0] ?? '0-0',
+        });
+        queueEvents.on('error', () => undefined);
+        queueEvents.on('completed', ({ jobId, returnvalue }) => this.heard(jobId, returnvalue));
+        queueEvents.on('failed', ({ jobId, failedReason }) =>
+          this.heardFailed(jobId, failedReason),
+        );
+        events.push(queueEvents);
+      }
+      this.events = events;
+    })().catch(() => {
+      // Redis went away meanwhile: tried again with the next write; the sweep covers the gap.
+      this.eventsStarting = undefined;
+    });
+    return this.eventsStarting;
+  }
+
+  /** No one has waited for an outcome for a minute: stop reading events. */
+  private async stopListeningIfIdle(now: number): Promise<void> {
+    if (this.pending.size > 0) {
+      this.idleSince = now;
+      return;
+    }
+    if (!this.events || now - this.idleSince < EVENTS_IDLE_MS) return;
+    const events = this.events;
+    this.events = undefined;
+    this.eventsStarting = undefined;
+    await Promise.all(events.map((queueEvents) => settlesWithin(queueEvents.close(), 1_000)));
+  }
+
   /** The outcome of `jobId` (its return value) reached this instance: settles who waits for it. */
   private heard(jobId: string, value: unknown): void {
     const waiting = this.pending.get(jobId);
@@ -505,7 +552,9 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       const { notification, endpoint, completion } = pending;
       const { deliveryTimeoutMs } = this.context.settings;
       const error = errorOfReport(report, notification, endpoint, deliveryTimeoutMs);
-      this.context.learnt(this.settledOf(notification, report.outcome, report, error));
+      this.context.learnt(
+        this.settledOf(notification, report.outcome, report, error, pending.queuedAt),
+      );
       if (error) completion?.reject(error);
       else completion?.resolve();
     }
@@ -531,6 +580,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       mayHaveArrived: true,
       dropReason: undefined,
       error,
+      durationMs: Date.now() - pending.queuedAt,
     });
     pending.completion?.reject(error);
   }
@@ -542,6 +592,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
    */
   private async sweep(): Promise<void> {
     void this.rewriteUncertain();
+    void this.stopListeningIfIdle(Date.now());
     if (this.sweeping || this.pending.size === 0 || this.producer.status !== 'ready') return;
     this.sweeping = true;
     try {
@@ -589,6 +640,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     const earlier: Earlier = {
       failure: job.data.lastFailure,
       mayHaveArrived: job.data.mayHaveArrived === true,
+      createdAt: job.data.createdAt,
     };
     const finish = (
       outcome: OutcomeReport['outcome'],
@@ -668,7 +720,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       outcome === 'rejected' || outcome === 'failed'
         ? failure?.error
         : errorOfReport(report, notification, target.endpoint, settings.deliveryTimeoutMs);
-    this.context.settled(this.settledOf(notification, outcome, report, error));
+    this.context.settled(this.settledOf(notification, outcome, report, error, earlier.createdAt));
     return report;
   }
 
@@ -677,6 +729,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     outcome: DeliveryOutcome,
     report: OutcomeReport,
     error: EsalesDeliveryError | undefined,
+    createdAt: number | undefined,
   ): SettledNotification {
     return {
       notification,
@@ -685,6 +738,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       mayHaveArrived: report.mayHaveArrived,
       dropReason: undefined,
       error,
+      durationMs: createdAt === undefined ? undefined : Date.now() - createdAt,
     };
   }
 
@@ -750,7 +804,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     );
     await Promise.all(
       [
-        ...this.events,
+        ...(this.events ?? []),
         ...Object.values(this.queues),
         ...Object.values(this.producerQueues ?? {}),
       ].map((closable) => settlesWithin(closable.close(), 1_000)),

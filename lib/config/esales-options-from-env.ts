@@ -43,6 +43,8 @@ const BOOLEAN_OPTIONS = [
   'allowInsecureClusterUrl',
   'assignVisitorCookies',
   'ignoreBots',
+  'metrics',
+  'traceNotifications',
 ] as const satisfies ReadonlyArray<keyof EsalesModuleOptions>;
 /** Every top-level option that has a variable; `ESALES_*` names outside these are typos. */
 const ENV_OPTIONS = [

@@ -169,6 +169,24 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    */
   allowInsecureClusterUrl?: boolean;
   /**
+   * Record OpenTelemetry metrics: every notification's outcome, skips, attempt and delivery
+   * durations, and gauges of the queue, the breaker and the concurrency limit (README "Metrics").
+   * Loads `nestjs-esales/opentelemetry` at boot, which needs the optional peer `@opentelemetry/api`
+   * (boot fails with an `EsalesConfigError` without it); the app registers the SDK and exporter.
+   * Off by default: an app without an OpenTelemetry SDK would pay for nothing.
+   * @default false
+   */
+  metrics?: boolean;
+  /**
+   * Let the app's OpenTelemetry HTTP and undici instrumentation trace the package's own POSTs to
+   * Elevate (a span per attempt, and `traceparent` on the request). By default they run with tracing
+   * suppressed: no span per notification, no trace headers sent to Elevate. Mind that such spans
+   * carry the request URL, and a payment's URL its `paymentToken` (a secret): strip `url.query` in
+   * the instrumentation's hooks, or keep this off.
+   * @default false
+   */
+  traceNotifications?: boolean;
+  /**
    * `Secure` attribute of the cookies the package sets.
    *
    * - `'auto'`: `Secure` when the request is https as the platform reports it (`request.protocol`:

@@ -212,6 +212,12 @@ export class EsalesOptionsSchema extends EsalesMarketOptionsSchema {
 
   @optionalBoolean()
   allowInsecureClusterUrl?: unknown;
+
+  @optionalBoolean()
+  metrics?: unknown;
+
+  @optionalBoolean()
+  traceNotifications?: unknown;
 }
 
 /** @internal class-validator schema of the complete `EsalesModuleOptions`, delivery engine included. */

@@ -125,6 +125,8 @@ export class ResolvedEsalesOptions {
     transport: EsalesTransportName | EsalesTransport = DEFAULT_TRANSPORT,
     deliveryBackend: EsalesDeliveryName | EsalesDeliveryBackend = DEFAULT_DELIVERY,
     bullmq: ResolvedBullmqSettings | undefined = undefined,
+    /** @internal `metrics` and `traceNotifications`, defaults applied. */
+    readonly telemetry: TelemetrySettings = DEFAULT_TELEMETRY,
   ) {
     this.#transport = transport;
     this.#deliveryBackend = deliveryBackend;
@@ -510,9 +512,26 @@ export function checkEsalesOptions(options: unknown): {
       opts.transport ?? DEFAULT_TRANSPORT,
       opts.delivery ?? DEFAULT_DELIVERY,
       opts.delivery === 'bullmq' ? bullmqSettings(opts.bullmq ?? {}) : undefined,
+      Object.freeze({
+        metrics: opts.metrics ?? DEFAULT_TELEMETRY.metrics,
+        traceNotifications: opts.traceNotifications ?? DEFAULT_TELEMETRY.traceNotifications,
+      }),
     ),
   };
 }
+
+/** @internal What the OpenTelemetry integration does. */
+export interface TelemetrySettings {
+  /** Record metrics through `@opentelemetry/api` (`nestjs-esales/opentelemetry`). */
+  readonly metrics: boolean;
+  /** Let the app's HTTP and undici instrumentation trace our POSTs to Elevate. */
+  readonly traceNotifications: boolean;
+}
+
+const DEFAULT_TELEMETRY: TelemetrySettings = Object.freeze({
+  metrics: false,
+  traceNotifications: false,
+});
 
 /** The `bullmq` options with defaults applied, frozen. */
 const bullmqSettings = (options: EsalesBullmqOptions): ResolvedBullmqSettings =>

@@ -594,6 +594,7 @@ export class DeliveryEngine {
       mayHaveArrived: outcome === 'sent' || job.mayHaveArrived,
       dropReason: outcome === 'dropped' ? (dropReason ?? 'queue-full') : undefined,
       error: final,
+      durationMs: this.clock.now() - (job.deadline - this.settings.deliveryTimeoutMs),
     };
     for (const observer of this.observers) observer.settled?.(settled);
   }

@@ -23,6 +23,8 @@ export interface SettledNotification {
   readonly dropReason: EsalesDropReason | undefined;
   /** Set for every outcome but `sent`: what the caller of `send…()` is rejected with. */
   readonly error: EsalesDeliveryError | undefined;
+  /** Milliseconds from being queued to this outcome; undefined when not known here. */
+  readonly durationMs: number | undefined;
 }
 
 /**

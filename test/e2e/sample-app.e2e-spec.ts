@@ -161,6 +161,30 @@ function setCookies(response: Response): Map<string, string> {
 const valueOf = (header: string | undefined): string | undefined =>
   header?.split(';', 1)[0]?.split('=').slice(1).join('=');
 
+/** One sample of a Prometheus text exposition: `name{label="value",…} value`. */
+interface PrometheusSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (comment lines left out). */
+function prometheusSamples(text: string): PrometheusSample[] {
+  const samples: PrometheusSample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, label = '', value = ''] of (match[2] ?? '').matchAll(
+      /(\w+)="((?:[^"\\]|\\.)*)"/g,
+    )) {
+      labels[label] = value;
+    }
+    samples.push({ name: match[1] ?? '', labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
 describe('the sample app, started as `npm start` starts it', () => {
   let sample: SampleProcess | undefined;
   let url: string;
@@ -671,6 +695,90 @@ describe('the sample app, started as `npm start` starts it', () => {
       await redis.stop();
     }
     expect(onBullmq.isRunning()).toBe(false);
+  }, 40_000);
+
+  it('serves no /metrics without ESALES_METRICS=true', async () => {
+    expect((await get('/metrics')).status).toBe(404);
+  });
+
+  it("serves the package's OpenTelemetry metrics at GET /metrics with ESALES_METRICS=true", async () => {
+    const withMetrics = SampleProcess.start(
+      process.execPath,
+      ['--enable-source-maps', COMPILED_MAIN],
+      sampleEnv({ ESALES_METRICS: 'true' }),
+    );
+    try {
+      const [, ownStandIn] = await withMetrics.waitFor(STAND_IN_STARTED, 20_000);
+      const [, otherUrl = ''] = await withMetrics.waitFor(LISTENING, 20_000);
+      const statsOf = async (): Promise<EsalesStats> =>
+        (await (await fetch(`${otherUrl}/_esales-stand-in/stats`)).json()) as EsalesStats;
+      const response = await fetch(`${otherUrl}/products/shirt_79709/redirect`, {
+        redirect: 'manual',
+        headers: { 'user-agent': BROWSER },
+      });
+      expect(response.status).toBe(302);
+      for (let tries = 0; (await statsOf()).sent < 1; tries++) {
+        if (tries > 400) throw new Error('the click was never delivered');
+        await sleep(25);
+      }
+
+      // On the app's own port, not the exporter's 9464.
+      const scrape = await fetch(`${otherUrl}/metrics`);
+      expect(scrape.status).toBe(200);
+      expect(scrape.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await scrape.text();
+      // Prometheus names: dots become underscores, counters get `_total`.
+      expect(text).toContain('# TYPE esales_notification_enqueued_total counter');
+      expect(text).toContain('# TYPE esales_notification_outcomes_total counter');
+      expect(text).toContain('# TYPE esales_notification_duration histogram');
+      expect(text).toContain('# TYPE esales_queue_size gauge');
+      const samples = prometheusSamples(text);
+      const scope = { otel_scope_name: 'nestjs-esales' };
+      const click = { ...scope, esales_notification_kind: 'non-esales-click', esales_market: 'UK' };
+      expect(samples).toContainEqual({
+        name: 'esales_notification_enqueued_total',
+        labels: expect.objectContaining(click),
+        value: 1,
+      });
+      expect(samples).toContainEqual({
+        name: 'esales_notification_outcomes_total',
+        labels: expect.objectContaining({ ...click, esales_notification_outcome: 'sent' }),
+        value: 1,
+      });
+      expect(samples).toContainEqual({
+        name: 'esales_notification_duration_count',
+        labels: expect.objectContaining({ ...click, esales_notification_outcome: 'sent' }),
+        value: 1,
+      });
+      expect(samples).toContainEqual({
+        name: 'esales_attempt_duration_count',
+        labels: expect.objectContaining({ ...click, esales_attempt_outcome: 'success' }),
+        value: 1,
+      });
+      // The gauges, per cluster: nothing left waiting, breaker closed.
+      const cluster = { ...scope, esales_cluster: ownStandIn };
+      expect(samples).toContainEqual({
+        name: 'esales_queue_size',
+        labels: expect.objectContaining(cluster),
+        value: 0,
+      });
+      expect(samples).toContainEqual({
+        name: 'esales_breaker_state',
+        labels: expect.objectContaining(cluster),
+        value: 0,
+      });
+      expect(samples).toContainEqual({
+        name: 'esales_concurrency_limit',
+        labels: expect.objectContaining(cluster),
+        value: expect.any(Number),
+      });
+      // No visitor keys or product keys in the labels.
+      expect(text).not.toContain('shirt_79709');
+    } finally {
+      await withMetrics.stop();
+    }
+    expect(withMetrics.isRunning()).toBe(false);
+    expect(withMetrics.log).toMatch(/notifications sent 1, .* failed 0/);
   }, 40_000);
 
   it('drains and closes on SIGTERM, leaving no process behind', async () => {

@@ -421,6 +421,8 @@ const OPTION_VALUES = {
   resolveVisitor: hookValue,
   assignVisitorCookies: flag,
   ignoreBots: flag,
+  metrics: flag,
+  traceNotifications: flag,
   cookieNames: cookieNamesValue,
   cookieDomain: cookieDomainValue,
 } satisfies Record<keyof EsalesModuleOptions, fc.Arbitrary<unknown>>;

@@ -85,24 +85,42 @@ describe('lib/ import graph', () => {
     expect(cycles(graph())).toEqual([]);
   });
 
+  const OTEL = ['@opentelemetry/api', '@opentelemetry/core'];
   it.each([
     [
       'index.ts',
-      ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config', 'bullmq', 'ioredis'],
+      [
+        '@nestjs/axios',
+        'axios',
+        '@nestjs/terminus',
+        '@nestjs/config',
+        'bullmq',
+        'ioredis',
+        ...OTEL,
+      ],
     ],
     [
       'testing.ts',
-      ['@nestjs/axios', 'axios', '@nestjs/terminus', '@nestjs/config', 'bullmq', 'ioredis'],
+      [
+        '@nestjs/axios',
+        'axios',
+        '@nestjs/terminus',
+        '@nestjs/config',
+        'bullmq',
+        'ioredis',
+        ...OTEL,
+      ],
     ],
-    ['terminus.ts', ['@nestjs/axios', 'axios', '@nestjs/config', 'bullmq', 'ioredis']],
-    ['config.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', 'bullmq', 'ioredis']],
-    ['axios.ts', ['bullmq', 'ioredis']],
+    ['terminus.ts', ['@nestjs/axios', 'axios', '@nestjs/config', 'bullmq', 'ioredis', ...OTEL]],
+    ['config.ts', ['@nestjs/axios', 'axios', '@nestjs/terminus', 'bullmq', 'ioredis', ...OTEL]],
+    ['axios.ts', ['bullmq', 'ioredis', ...OTEL]],
+    ['bullmq.ts', OTEL],
   ])('entry point %s never loads the optional peers %j', (entry, optional) => {
     const loaded = packagesLoadedBy(entry);
     for (const name of optional) expect([...loaded]).not.toContain(name);
   });
 
-  it("the main entry's types never reference bullmq or ioredis (type-only imports included)", () => {
+  it("the main entry's types never reference bullmq, ioredis or OpenTelemetry (type-only imports included)", () => {
     const ANY_IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'/g;
     const packages = new Set<string>();
     const seen = new Set<string>();
@@ -118,10 +136,12 @@ describe('lib/ import graph', () => {
     };
     visit('index.ts');
     expect(seen.size).toBeGreaterThan(20);
-    expect([...packages].filter((name) => name === 'bullmq' || name === 'ioredis')).toEqual([]);
+    const optional = ['bullmq', 'ioredis', '@opentelemetry/api', '@opentelemetry/core'];
+    expect([...packages].filter((name) => optional.includes(name))).toEqual([]);
   });
 
   it('sees the optional peer an entry point does load', () => {
+    expect([...packagesLoadedBy('opentelemetry.ts')]).toContain('@opentelemetry/api');
     expect([...packagesLoadedBy('bullmq.ts')]).toEqual(
       expect.arrayContaining(['bullmq', 'ioredis']),
     );

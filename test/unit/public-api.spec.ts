@@ -127,6 +127,14 @@ const VALUES: Record<string, readonly string[]> = {
   testing: ['ElevateStandIn'],
   terminus: ['EsalesHealthIndicator'],
   axios: ['AxiosEsalesTransport', 'createAxiosTransport'],
+  bullmq: ['BullmqDeliveryBackend', 'jobIdOf'],
+  opentelemetry: [
+    'BREAKER_STATE_VALUES',
+    'ESALES_ATTRIBUTES',
+    'ESALES_METRICS',
+    'EsalesTelemetry',
+    'errorTypeOf',
+  ],
 };
 
 describe('the public API', () => {
@@ -158,6 +166,23 @@ describe('the public API', () => {
       nonEsalesAddingToCart: '/api/v1/notifications/non-esales-adding-to-cart',
       payment: '/api/v1/notifications/payment',
       endSession: '/api/v1/notifications/end',
+    });
+  });
+});
+
+describe('package-info', () => {
+  it('names the package and version package.json has (the meter is named after them)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      name: string;
+      version: string;
+    };
+    const { PACKAGE_NAME, PACKAGE_VERSION } = await import('../../lib/package-info.js');
+    expect({ name: PACKAGE_NAME, version: PACKAGE_VERSION }).toEqual({
+      name: pkg.name,
+      version: pkg.version,
     });
   });
 });
