@@ -17,24 +17,22 @@ export interface EsalesBullmqJobData {
   readonly kind: EsalesNotificationKindName;
   readonly market: string;
   readonly id: string;
+  /** The JSON body exactly as sent; the worker reads the keys (to mask them) and token from it. */
   readonly body: string;
+  /** `''`, or a payment's `?paymentToken=…`. */
   readonly query: string;
-  readonly secrets: readonly string[];
-  readonly customerKey: string;
-  readonly sessionKey: string;
-  readonly productKey: string | null;
-  readonly variantKey: string | null;
   readonly dedupeKey?: string;
   readonly clusterUrl: string;
   readonly endpoint: string;
   /** Epoch milliseconds when the notification was queued: its delivery budget counts from here. */
   readonly createdAt: number;
-  /** Set by the worker before a retry: the last failure (sanitised, no secret) … */
+  /** Set by the worker before a retry: the last failure (excerpted and scrubbed, no secret) … */
   readonly lastFailure?: FailureReport;
   /** … and whether any attempt so far may have reached Elevate. */
   readonly mayHaveArrived?: boolean;
 }
 
+/** What a job holds: the wire form only (keys, token and product are in the body already). */
 export const jobDataOf = (
   notification: PreparedNotification,
   target: DeliveryTarget,
@@ -46,36 +44,49 @@ export const jobDataOf = (
   id: notification.id,
   body: notification.body,
   query: notification.query,
-  secrets: notification.secrets,
-  customerKey: notification.customerKey,
-  sessionKey: notification.sessionKey,
-  productKey: notification.productKey,
-  variantKey: notification.variantKey,
   ...(notification.dedupeKey !== undefined ? { dedupeKey: notification.dedupeKey } : {}),
   clusterUrl: target.clusterUrl,
   endpoint: target.endpoint,
   createdAt,
 });
 
-/** The notification a job holds, or undefined when the job is not one of ours (another version). */
+const stringOr = (value: unknown, fallback: string): string =>
+  typeof value === 'string' ? value : fallback;
+const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * The notification a job holds, or undefined when the job is not one of ours (another version).
+ * The keys, token and payment token are read back from the body and query they were sent in.
+ */
 export function preparedOf(data: unknown): PreparedNotification | undefined {
   const job = data as Partial<EsalesBullmqJobData> | null;
   if (job?.v !== 1 || typeof job.kind !== 'string' || !(job.kind in NOTIFICATION_KINDS)) {
     return undefined;
   }
-  const kind = NOTIFICATION_KINDS[job.kind];
+  if (typeof job.body !== 'string') return undefined;
+  let wire: Record<string, unknown>;
+  try {
+    wire = JSON.parse(job.body) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const query = stringOr(job.query, '');
+  const secrets: string[] = [];
+  if (typeof wire['token'] === 'string') secrets.push(wire['token']);
+  const paymentToken = new URLSearchParams(query.slice(1)).get('paymentToken');
+  if (paymentToken) secrets.push(paymentToken);
   return {
     kind: job.kind,
-    retry: kind.retry,
-    market: String(job.market),
-    id: String(job.id),
-    body: String(job.body),
-    query: String(job.query ?? ''),
-    secrets: Array.isArray(job.secrets) ? job.secrets.map(String) : [],
-    customerKey: String(job.customerKey ?? ''),
-    sessionKey: String(job.sessionKey ?? ''),
-    productKey: job.productKey ?? null,
-    variantKey: job.variantKey ?? null,
+    retry: NOTIFICATION_KINDS[job.kind].retry,
+    market: stringOr(job.market, ''),
+    id: stringOr(job.id, ''),
+    body: job.body,
+    query,
+    secrets,
+    customerKey: stringOr(wire['customerKey'], ''),
+    sessionKey: stringOr(wire['sessionKey'], ''),
+    productKey: stringOrNull(wire['productKey']),
+    variantKey: stringOrNull(wire['variantKey']),
     ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
   };
 }

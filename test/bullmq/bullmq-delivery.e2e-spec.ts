@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CustomerKeyAuthentication } from '../../lib/auth/customer-key-authentication.js';
-import { jobIdOf } from '../../lib/bullmq/job-data.js';
+import { jobDataOf, jobIdOf, preparedOf } from '../../lib/bullmq/job-data.js';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
 import type { EsalesDeliveryEvent } from '../../lib/delivery/esales-delivery-hooks.interface.js';
 import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error.js';
@@ -316,5 +316,32 @@ describe("delivery: 'bullmq'", () => {
     await until(() => t.service.getStats().backend['redis'] === 'up', 10_000);
     await t.service.sendNonEsalesClick(click('p2'));
     expect(t.service.getStats().backend).toMatchObject({ toMemory: 1, toRedis: 1 });
+  });
+});
+
+describe('job data', () => {
+  it('round-trips a notification through what a job holds, keys and token read back from the body', () => {
+    const { customerKey, token } = new CustomerKeyAuthentication(TEST_PRIVATE_KEY, 'v-1');
+    const prepared = prepareNotification(
+      NonEsalesClick,
+      click('p1', { customerKey, token, variantKey: 'v1' }),
+      { defaultMarket: 'UK', privateKey: () => undefined },
+    );
+    if (Array.isArray(prepared)) throw new Error('expected a valid notification');
+    const target = { clusterUrl: 'http://127.0.0.1:1', endpoint: 'http://127.0.0.1:1/x' };
+    const data = JSON.parse(JSON.stringify(jobDataOf(prepared, target, 1))) as unknown;
+    expect(preparedOf(data)).toEqual(prepared);
+  });
+
+  it('refuses what is not one of its jobs', () => {
+    for (const data of [
+      null,
+      {},
+      { v: 2 },
+      { v: 1, kind: 'nope', body: '{}' },
+      { v: 1, kind: 'click', body: '{' },
+    ]) {
+      expect(preparedOf(data)).toBeUndefined();
+    }
   });
 });
