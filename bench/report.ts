@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { P10Burst, P10Results } from './measures/bullmq.js';
+import type { P11Results } from './measures/metrics.js';
 import type { CapacityOutcome } from './processes/capacity-app.js';
 
 /*
@@ -136,6 +137,8 @@ export interface BenchResults {
   };
   /** P10: the BullMQ backend against the in-memory engine; `skipped` without a redis-server. */
   p10?: P10Results | { skipped: string };
+  /** P11: `metrics: true` ÷ off, with the OpenTelemetry SDK MeterProvider registered in both. */
+  p11?: P11Results;
   p6:
     | {
         count: number;
@@ -381,6 +384,64 @@ function rows(results: BenchResults): Row[] {
     });
   }
   if (results.p10) out.push(...p10Rows(results.p10, results.meta.cores));
+  if (results.p11) out.push(...p11Rows(results.p11));
+  return out;
+}
+
+/** The goal of P11's delivery row: CPU per notification with metrics on ÷ off. */
+const P11_GOAL = 1.1;
+
+function p11Rows(p11: P11Results): Row[] {
+  const sdk = `SDK MeterProvider, periodic reader every ${n(p11.exportIntervalMs / 1000, 1)} s`;
+  // Without a single exported outcome the on side did not record: its ratio says nothing.
+  const unrecorded = (otel: { outcomes: number } | undefined) =>
+    !otel || otel.outcomes === 0 ? '; no outcomes exported by the on process' : '';
+  const d = p11.delivery;
+  const spread =
+    d.reps > 1
+      ? ` [on ÷ off of each pair of runs: ${n(d.pairedCpuRatio.min)} to ${n(d.pairedCpuRatio.max)}, median ${n(d.pairedCpuRatio.median)}]`
+      : '';
+  const out: Row[] = [
+    {
+      id: 'P11',
+      setup: `metrics on ÷ off, P4's delivery (${d.transport}): ${d.count} notifications ×${d.reps} each, alternated, concurrency ${d.concurrency}; ${sdk}`,
+      measured:
+        `CPU ${n(d.off.cpuMicrosPerNotification, 1)} → ${n(d.on.cpuMicrosPerNotification, 1)} µs per notification ` +
+        `(${signed(d.on.cpuMicrosPerNotification - d.off.cpuMicrosPerNotification, 1)}) = ${n(d.cpuRatio)}${spread}; ` +
+        `wall ${n(d.off.wallMs, 0)} → ${n(d.on.wallMs, 0)} ms = ${n(d.wallRatio)}` +
+        (d.otelOn ? `; ${d.otelOn.outcomes} outcomes exported` : '') +
+        unrecorded(d.otelOn),
+      goal: `CPU ratio ≤ ${P11_GOAL}`,
+      verdict: unrecorded(d.otelOn) ? 'not comparable' : verdict(d.cpuRatio <= P11_GOAL),
+    },
+  ];
+  for (const a of p11.apps) {
+    const added = a.off.cpuMicrosPerRequest - a.untracked.cpuMicrosPerRequest;
+    out.push({
+      id: 'P11',
+      setup: `metrics on ÷ off, P3's tracked redirect: ${a.platform}, ${a.transport}, CPU at ${a.rate} req/s`,
+      measured:
+        `${n(a.off.cpuMicrosPerRequest, 1)} → ${n(a.on.cpuMicrosPerRequest, 1)} µs per tracked redirect ` +
+        `(${signed(a.on.cpuMicrosPerRequest - a.off.cpuMicrosPerRequest, 1)}) = ${n(a.cpuRatio)}; ` +
+        `metrics add ${signed(100 * a.shareOfAdded, 0)} % to the package's own ${signed(added, 1)} µs over untracked ` +
+        `(untracked ${n(a.untracked.cpuMicrosPerRequest, 1)} off, ${n(a.onUntracked.cpuMicrosPerRequest, 1)} on); p99 ${n(a.off.p99)} → ${n(a.on.p99)} ms` +
+        errorsOf(a.untracked, a.onUntracked, a.off, a.on) +
+        unrecorded(a.otelOn),
+      goal: 'reported',
+      verdict: unrecorded(a.otelOn) ? 'not comparable' : '',
+    });
+    const s = a.saturation;
+    out.push({
+      id: 'P11',
+      setup: `metrics on ÷ off, P3's tracked redirect: ${a.platform}, ${a.transport}, saturated (autocannon, 32 connections)`,
+      measured:
+        `${n(s.offPerSecond, 0)} → ${n(s.onPerSecond, 0)} req/s = ${n(s.ratio)}` +
+        (s.dropped ? `; ${s.dropped} notifications dropped (queue full)` : '') +
+        (s.errors ? `; ${s.errors} errors` : ''),
+      goal: 'reported',
+      verdict: s.dropped ? 'not comparable' : '',
+    });
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@ import { MessageAuthentication } from '../lib/auth/message-authentication.js';
 import { latencyChartSvg, type ChartPanel } from './chart.js';
 import { benchBullmq, type BullmqSettings } from './measures/bullmq.js';
 import { benchCapacity, type CapacitySettings } from './measures/capacity.js';
+import { benchMetrics, type MetricsSettings } from './measures/metrics.js';
 import { Child } from './ipc.js';
 import { median, openLoop, percentile, poolFor, saturate, sortedLatencies } from './load.js';
 import type { AppUnderTestOptions, AppUsage } from './processes/app.js';
@@ -29,14 +30,17 @@ import { writeReport, type BenchResults, type LatencySummary, type P5Sample } fr
  *              minutes)
  *   --smoke    a fraction of a second per measure, to keep the script working (CI); writes
  *              bench/results/smoke and never touches BENCHMARKS.md
- *   --only=P1,P3  only these measures; writes bench/results/partial
+ *   --only=P1,P3  only these measures; writes bench/results/partial (P11, metrics on ÷ off with the
+ *              OpenTelemetry SDK registered, takes about 80 s)
  *   --report   no measuring: rewrites BENCHMARKS.md's table from bench/results/latest.json
  *   --profile  run the app under test with --cpu-prof (profiles in bench/results/profiles; the
  *              figures, skewed by the profiler, go to bench/results/partial)
  */
 
 type Mode = 'quick' | 'full' | 'smoke';
-const ALL_MEASURES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10'];
+const P2_DELAY_MS = 250;
+const CONCURRENCY = 16;
+const ALL_MEASURES = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11'];
 const argv = process.argv.slice(2);
 const mode: Mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--full') ? 'full' : 'quick';
 const profile = argv.includes('--profile');
@@ -60,6 +64,7 @@ interface BenchSettings {
   p6Count: number;
   capacity: CapacitySettings;
   p10: BullmqSettings;
+  p11: MetricsSettings;
   apps: [Platform, Transport][];
 }
 
@@ -104,6 +109,19 @@ const ALL_SETTINGS = {
       anchorCount: 20_000,
       memoryCount: 10_000,
     },
+    p11: {
+      exportIntervalMs: 1_000,
+      p4Count: 20_000,
+      p4Reps: 8,
+      concurrency: CONCURRENCY,
+      rate: 2_000,
+      rounds: 2,
+      phaseMs: 2_000,
+      warmupMs: 500,
+      satRounds: 2,
+      satMs: 1_500,
+      platforms: ['express', 'fastify'],
+    },
     /** Apps measured: the axios transport on Express only, to stay within 3 minutes. */
     apps: [
       ['express', 'undici'],
@@ -139,6 +157,19 @@ const ALL_SETTINGS = {
       chunk: 500,
       anchorCount: 20_000,
       memoryCount: 10_000,
+    },
+    p11: {
+      exportIntervalMs: 1_000,
+      p4Count: 20_000,
+      p4Reps: 10,
+      concurrency: CONCURRENCY,
+      rate: 2_000,
+      rounds: 2,
+      phaseMs: 2_500,
+      warmupMs: 1_000,
+      satRounds: 2,
+      satMs: 2_000,
+      platforms: ['express', 'fastify'],
     },
     apps: [
       ['express', 'undici'],
@@ -176,6 +207,19 @@ const ALL_SETTINGS = {
       anchorCount: 1_000,
       memoryCount: 1_000,
     },
+    p11: {
+      exportIntervalMs: 200,
+      p4Count: 300,
+      p4Reps: 1,
+      concurrency: CONCURRENCY,
+      rate: 500,
+      rounds: 1,
+      phaseMs: 200,
+      warmupMs: 100,
+      satRounds: 1,
+      satMs: 300,
+      platforms: ['express'],
+    },
     apps: [
       ['express', 'undici'],
       ['fastify', 'axios'],
@@ -193,8 +237,6 @@ const RATES = [500, 2_000];
  * Express runs out of CPU, so it is measured at 500 only.
  */
 const AXIOS_RATES = [500];
-const P2_DELAY_MS = 250;
-const CONCURRENCY = 16;
 const TRANSPORTS: Transport[] = ['undici', 'axios'];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -249,11 +291,20 @@ async function startApp(
   const execArgv = [...extraExecArgv];
   if (profile) execArgv.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   const child = await Child.start<{ url: string }>(
-    `app (${options.platform}, ${options.transport}${options.bullmq ? ', bullmq' : ''})`,
+    `app (${options.platform}, ${options.transport}${options.bullmq ? ', bullmq' : ''}` +
+      `${options.sdkMetrics ? `, metrics ${options.sdkMetrics.enabled ? 'on' : 'off'}` : ''})`,
     processFile('app'),
     [JSON.stringify(options)],
     { logFile, execArgv },
   );
+  pin(child.pid, UNDER_TEST_CORE);
+  return child;
+}
+
+async function startDelivery(options: DeliveryOptions): Promise<Child> {
+  const child = await Child.start('delivery', processFile('delivery'), [JSON.stringify(options)], {
+    logFile,
+  });
   pin(child.pid, UNDER_TEST_CORE);
   return child;
 }
@@ -491,10 +542,7 @@ async function benchDelivery(
     concurrency: CONCURRENCY,
     maxQueueSize: Math.max(SETTINGS.p4Count, 10_000),
   };
-  const child = await Child.start('delivery', processFile('delivery'), [JSON.stringify(options)], {
-    logFile,
-  });
-  pin(child.pid, UNDER_TEST_CORE);
+  const child = await startDelivery(options);
   try {
     const warm = Math.min(2_000, SETTINGS.p4Count);
     await child.call('raw', warm);
@@ -751,6 +799,22 @@ async function benchBullmqAll(
 }
 
 // ---------------------------------------------------------------------------------------------
+// P11: metrics on ÷ off with the OpenTelemetry SDK registered (bench/measures/metrics.ts).
+
+async function benchMetricsAll(
+  standIn: Child<{ url: string }>,
+  results: BenchResults,
+): Promise<void> {
+  await benchMetrics(
+    standIn,
+    { startApp: (options) => startApp(options), startDelivery },
+    SETTINGS.p11,
+    results,
+    log,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The summary without its samples, for the JSON results. */
 function strip(summary: LatencySummary & { sorted?: Float64Array }): LatencySummary {
@@ -808,6 +872,7 @@ async function main(): Promise<void> {
     if (wants('P5')) await benchOutage(standIn, results);
     if (wants('P7') || wants('P8') || wants('P9')) await benchCapacityAll(results);
     if (wants('P10')) await benchBullmqAll(standIn, results);
+    if (wants('P11')) await benchMetricsAll(standIn, results);
   } finally {
     await standIn.stop();
   }

@@ -13,6 +13,11 @@ import axios from 'axios';
 import { Agent, request } from 'undici';
 import { EsalesModule, EsalesNotificationService, TrackNonEsalesClick } from '../../lib/index.js';
 import { serveCommands } from '../ipc.js';
+import {
+  registerSdkMeterProvider,
+  type SdkMetricsOptions,
+  type SdkMetricsUsage,
+} from './otel-sdk.js';
 
 /*
  * The app under test, alone in its process so `process.cpuUsage()` is its CPU and nothing else's.
@@ -37,6 +42,11 @@ export interface AppUnderTestOptions {
   bullmq?: { redisUrl: string; queueName: string; worker: boolean };
   /** P10: room for a burst, the same for both backends. */
   maxQueueSize?: number;
+  /**
+   * P11: a real OpenTelemetry SDK MeterProvider registered globally before the module boots, and
+   * the module option `metrics` as `enabled` says (default: no SDK, `metrics` off).
+   */
+  sdkMetrics?: SdkMetricsOptions;
 }
 
 export interface AppUsage {
@@ -45,9 +55,13 @@ export interface AppUsage {
   rss: number;
   heapUsed: number;
   stats: ReturnType<EsalesNotificationService['getStats']>;
+  /** With `sdkMetrics`: what the SDK's reader has exported. */
+  otel?: SdkMetricsUsage;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as AppUnderTestOptions;
+// Before the module boots: the package takes its meter from the global provider then.
+const sdk = options.sdkMetrics ? registerSdkMeterProvider(options.sdkMetrics) : undefined;
 const naiveUrl = `${options.clusterUrl}/api/v1/notifications/non-esales-click`;
 const target = (productKey: string) => ({ url: `/products/${encodeURIComponent(productKey)}` });
 
@@ -129,6 +143,7 @@ class RedirectController {
       ...(options.breakerCooldownMs ? { breakerCooldownMs: options.breakerCooldownMs } : {}),
       ...(options.maxQueueSize ? { maxQueueSize: options.maxQueueSize } : {}),
       ...(options.bullmq ? { delivery: 'bullmq' as const, bullmq: options.bullmq } : {}),
+      ...(options.sdkMetrics ? { metrics: options.sdkMetrics.enabled } : {}),
     }),
   ],
   controllers: [RedirectController],
@@ -169,6 +184,7 @@ serveCommands(
         rss: memory.rss,
         heapUsed: memory.heapUsed,
         stats: notifications.getStats(),
+        ...(sdk ? { otel: sdk.usage() } : {}),
       };
     },
     /** Waits for the queue (and the raw route's POSTs) to settle. */
@@ -211,6 +227,7 @@ serveCommands(
     },
     close: async () => {
       await Promise.all([app.close(), rawAgent.close()]);
+      await sdk?.shutdown();
       setImmediate(() => process.exit(0));
     },
   },

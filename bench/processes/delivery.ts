@@ -2,6 +2,11 @@ import { NestFactory } from '@nestjs/core';
 import { Agent, request } from 'undici';
 import { EsalesModule, EsalesNotificationService } from '../../lib/index.js';
 import { serveCommands } from '../ipc.js';
+import {
+  registerSdkMeterProvider,
+  type SdkMetricsOptions,
+  type SdkMetricsUsage,
+} from './otel-sdk.js';
 
 /*
  * P4: the service's delivery against the cheapest possible client, both in this
@@ -16,6 +21,11 @@ export interface DeliveryOptions {
   clusterUrl: string;
   concurrency: number;
   maxQueueSize: number;
+  /**
+   * P11: a real OpenTelemetry SDK MeterProvider registered globally before the module boots, and
+   * the module option `metrics` as `enabled` says (default: no SDK, `metrics` off).
+   */
+  sdkMetrics?: SdkMetricsOptions;
 }
 
 export interface Measured {
@@ -26,6 +36,8 @@ export interface Measured {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as DeliveryOptions;
 const endpoint = `${options.clusterUrl}/api/v1/notifications/non-esales-click`;
+// Before the module boots: the package takes its meter from the global provider then.
+const sdk = options.sdkMetrics ? registerSdkMeterProvider(options.sdkMetrics) : undefined;
 
 const app = await NestFactory.createApplicationContext(
   EsalesModule.forRoot({
@@ -35,6 +47,7 @@ const app = await NestFactory.createApplicationContext(
     transport: options.transport,
     concurrency: options.concurrency,
     maxQueueSize: options.maxQueueSize,
+    ...(options.sdkMetrics ? { metrics: options.sdkMetrics.enabled } : {}),
   }),
   { logger: ['error', 'warn'] },
 );
@@ -99,8 +112,11 @@ serveCommands(
   {
     service: (n) => serviceRun(Number(n)),
     raw: (n) => rawRun(Number(n)),
+    /** With `sdkMetrics`: what the SDK's reader has exported so far. */
+    otel: (): SdkMetricsUsage | undefined => sdk?.usage(),
     close: async () => {
       await Promise.all([app.close(), agent.close()]);
+      await sdk?.shutdown();
       setImmediate(() => process.exit(0));
     },
   },

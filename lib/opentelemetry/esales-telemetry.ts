@@ -3,7 +3,6 @@ import {
   createContextKey,
   metrics,
   type Attributes,
-  type Counter,
   type Histogram,
   type Meter,
   type MeterProvider,
@@ -155,30 +154,73 @@ export function errorTypeOf(error: EsalesDeliveryError | undefined): string | un
   return error.status === undefined ? error.name : String(error.status);
 }
 
+/**
+ * Counts by attribute set, kept here and reported by an asynchronous (observable) counter at
+ * collection time: a Map lookup and an increment per notification instead of an SDK recording,
+ * which hashes the attributes each time. The totals are cumulative, as a counter's are.
+ */
+class LocalCounts {
+  private readonly counts = new Map<string, { readonly attributes: Attributes; value: number }>();
+
+  constructor(meter: Meter, name: string, unit: string, description: string) {
+    const counter = meter.createObservableCounter(name, { unit, description });
+    const callback: ObservableCallback = (result) => {
+      for (const { attributes, value } of this.counts.values()) result.observe(value, attributes);
+    };
+    // Never removed, unlike the gauges' callbacks: a counter keeps its totals (those of the
+    // shutdown drain included) as a synchronous one would.
+    counter.addCallback(callback);
+  }
+
+  add(key: string, attributes: () => Attributes): void {
+    const entry = this.counts.get(key);
+    if (entry) entry.value++;
+    else this.counts.set(key, { attributes: Object.freeze(attributes()), value: 1 });
+  }
+}
+
+/** Attribute sets by key, made once: the hot path allocates none. */
+class AttributeSets {
+  private readonly sets = new Map<string, Attributes>();
+
+  get(key: string, make: () => Attributes): Attributes {
+    let set = this.sets.get(key);
+    if (!set) this.sets.set(key, (set = Object.freeze(make())));
+    return set;
+  }
+}
+
 /** Records every notification's fate; never throws (the engine calls it on its hot path). */
 class MetricsObserver implements DeliveryObserver {
-  private readonly enqueuedCounter: Counter;
-  private readonly outcomes: Counter;
-  private readonly skips: Counter;
+  private readonly enqueuedCounts: LocalCounts;
+  private readonly outcomes: LocalCounts;
+  private readonly skips: LocalCounts;
   private readonly duration: Histogram;
   private readonly attemptDuration: Histogram;
+  private readonly attributeSets = new AttributeSets();
 
   constructor(
     meter: Meter,
     private readonly marketOf: (market: string) => string,
   ) {
-    this.enqueuedCounter = meter.createCounter(M.enqueued, {
-      unit: '{notification}',
-      description: 'Notifications handed to delivery',
-    });
-    this.outcomes = meter.createCounter(M.outcomes, {
-      unit: '{notification}',
-      description: 'Notifications by final outcome: sent, rejected, failed, expired, dropped',
-    });
-    this.skips = meter.createCounter(M.skipped, {
-      unit: '{notification}',
-      description: 'Notifications deliberately not sent, by reason',
-    });
+    this.enqueuedCounts = new LocalCounts(
+      meter,
+      M.enqueued,
+      '{notification}',
+      'Notifications handed to delivery',
+    );
+    this.outcomes = new LocalCounts(
+      meter,
+      M.outcomes,
+      '{notification}',
+      'Notifications by final outcome: sent, rejected, failed, expired, dropped',
+    );
+    this.skips = new LocalCounts(
+      meter,
+      M.skipped,
+      '{notification}',
+      'Notifications deliberately not sent, by reason',
+    );
     this.duration = meter.createHistogram(M.duration, {
       unit: 's',
       description: 'Time from being queued to the final outcome',
@@ -193,12 +235,13 @@ class MetricsObserver implements DeliveryObserver {
     });
   }
 
-  private base(notification: PreparedNotification): Attributes {
-    return { [A.kind]: notification.kind, [A.market]: this.marketOf(notification.market) };
-  }
-
   enqueued(notification: PreparedNotification): void {
-    this.enqueuedCounter.add(1, this.base(notification));
+    const { kind } = notification;
+    const market = this.marketOf(notification.market);
+    this.enqueuedCounts.add(`${kind}\u0000${market}`, () => ({
+      [A.kind]: kind,
+      [A.market]: market,
+    }));
   }
 
   attempted(
@@ -208,24 +251,47 @@ class MetricsObserver implements DeliveryObserver {
     durationMs: number,
     failure: AttemptFailure | undefined,
   ): void {
-    const attributes = this.base(notification);
-    attributes[A.attemptOutcome] = failure ? 'failure' : 'success';
+    const { kind } = notification;
+    const market = this.marketOf(notification.market);
     const type = errorTypeOf(failure?.error);
-    if (type !== undefined) attributes[A.errorType] = type;
+    const attributes = this.attributeSets.get(
+      `a\u0000${kind}\u0000${market}\u0000${type ?? ''}`,
+      () => ({
+        [A.kind]: kind,
+        [A.market]: market,
+        [A.attemptOutcome]: failure ? 'failure' : 'success',
+        ...(type !== undefined ? { [A.errorType]: type } : {}),
+      }),
+    );
     this.attemptDuration.record(durationMs / 1000, attributes);
   }
 
   settled({ notification, outcome, dropReason, error, durationMs }: SettledNotification): void {
-    const attributes = this.base(notification);
-    attributes[A.outcome] = outcome;
-    if (durationMs !== undefined) this.duration.record(durationMs / 1000, { ...attributes });
-    if (dropReason !== undefined) attributes[A.dropReason] = dropReason;
+    const { kind } = notification;
+    const market = this.marketOf(notification.market);
+    if (durationMs !== undefined) {
+      const attributes = this.attributeSets.get(
+        `d\u0000${kind}\u0000${market}\u0000${outcome}`,
+        () => ({
+          [A.kind]: kind,
+          [A.market]: market,
+          [A.outcome]: outcome,
+        }),
+      );
+      this.duration.record(durationMs / 1000, attributes);
+    }
     const type = outcome === 'dropped' ? undefined : errorTypeOf(error);
-    if (type !== undefined) attributes[A.errorType] = type;
-    this.outcomes.add(1, attributes);
+    const key = `${kind}\u0000${market}\u0000${outcome}\u0000${dropReason ?? ''}\u0000${type ?? ''}`;
+    this.outcomes.add(key, () => ({
+      [A.kind]: kind,
+      [A.market]: market,
+      [A.outcome]: outcome,
+      ...(dropReason !== undefined ? { [A.dropReason]: dropReason } : {}),
+      ...(type !== undefined ? { [A.errorType]: type } : {}),
+    }));
   }
 
   skipped(reason: EsalesSkipReason, kind: EsalesNotificationKindName): void {
-    this.skips.add(1, { [A.kind]: kind, [A.skipReason]: reason });
+    this.skips.add(`${kind}\u0000${reason}`, () => ({ [A.kind]: kind, [A.skipReason]: reason }));
   }
 }

@@ -6,11 +6,11 @@
 
 /** Instrument names. */
 export const ESALES_METRICS = {
-  /** Counter, `{notification}`: notifications handed to delivery. */
+  /** Counter (asynchronous), `{notification}`: notifications handed to delivery. */
   enqueued: 'esales.notification.enqueued',
-  /** Counter, `{notification}`: notifications by final outcome. */
+  /** Counter (asynchronous), `{notification}`: notifications by final outcome. */
   outcomes: 'esales.notification.outcomes',
-  /** Counter, `{notification}`: notifications deliberately not sent, by reason. */
+  /** Counter (asynchronous), `{notification}`: notifications deliberately not sent, by reason. */
   skipped: 'esales.notification.skipped',
   /** Histogram, `s`: from being queued to the final outcome. */
   duration: 'esales.notification.duration',
