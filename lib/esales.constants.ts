@@ -84,3 +84,18 @@ export const DELIVERY_LIMITS = {
 
 /** Repeated warnings of one kind are logged at most once per this many milliseconds. */
 export const WARN_INTERVAL_MS = 10_000;
+
+/** Defaults of the `beacon` options (see `EsalesBeaconOptions`). */
+export const BEACON_DEFAULTS = {
+  maxBodyBytes: 4_096,
+  rateLimit: { points: 20, durationS: 10 },
+} as const;
+
+/** Bounds of the `beacon` options. */
+export const BEACON_LIMITS = {
+  pathLength: 200,
+  minBodyBytes: 64,
+  maxBodyBytes: 65_536,
+  points: 100_000,
+  durationS: 86_400,
+} as const;

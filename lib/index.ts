@@ -45,6 +45,8 @@ export type {
   EsalesTransportName,
   EsalesBullmqOptions,
   EsalesDeliveryName,
+  EsalesBeaconOptions,
+  EsalesBeaconRateLimit,
 } from './config/esales-options.interface.js';
 export { esalesOptionsFromEnv, ESALES_ENV_VARIABLES } from './config/esales-options-from-env.js';
 export type { EsalesEnv, EsalesEnvOptions } from './config/esales-options-from-env.js';

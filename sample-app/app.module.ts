@@ -10,6 +10,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import type { SampleMetrics } from './metrics/sample-metrics.js';
 import { ProductsModule } from './products/products.module.js';
 import { StandInModule } from './stand-in/stand-in.module.js';
+import { StorefrontModule } from './storefront/storefront.module.js';
 import { VisitorsModule } from './visitors/visitors.module.js';
 
 @Module({
@@ -25,6 +26,7 @@ import { VisitorsModule } from './visitors/visitors.module.js';
     CartModule,
     CheckoutModule,
     VisitorsModule,
+    StorefrontModule,
   ],
 })
 export class AppModule {

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { metricsEnabled, SampleMetrics } from './metrics/sample-metrics.js';
 import { startEmbeddedStandIn } from './stand-in/embedded-stand-in.js';
+import { applyBeaconDefault } from './storefront/beacon.js';
 
 const logger = new Logger('SampleApp');
 
@@ -24,6 +25,9 @@ const port = portFrom(process.env['PORT']);
 const host = process.env['HOST']?.trim() || '127.0.0.1';
 
 const standIn = await startEmbeddedStandIn();
+// The storefront's "recommended for you" clicks go to the package's beacon endpoint: on at
+// /esales/notify unless ESALES_BEACON_PATH says otherwise (and only if this nestjs-esales has one).
+applyBeaconDefault();
 // ESALES_METRICS=true: the OpenTelemetry SDK the package's metrics go to, registered before
 // EsalesModule boots, and GET /metrics to read them.
 const sampleMetrics = metricsEnabled() ? SampleMetrics.start() : undefined;

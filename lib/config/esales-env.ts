@@ -38,6 +38,17 @@ export const bullmqEnvNameForOption = (option: string): string | undefined =>
     ? BULLMQ_ENV_NAMES[option as keyof typeof BULLMQ_ENV_NAMES]
     : undefined;
 
+/** The variables of the `beacon` options that have one: only the path (`ESALES_BEACON_PATH`). */
+export const BEACON_ENV_NAMES = Object.freeze({
+  path: `${ESALES_ENV_PREFIX}BEACON_PATH`,
+} as const);
+
+/** The variable a `beacon` option is read from, if it has one (`path` → `ESALES_BEACON_PATH`). */
+export const beaconEnvNameForOption = (option: string): string | undefined =>
+  Object.hasOwn(BEACON_ENV_NAMES, option)
+    ? BEACON_ENV_NAMES[option as keyof typeof BEACON_ENV_NAMES]
+    : undefined;
+
 /** Whether `options` came from `esalesOptionsFromEnv` (possibly spread into another object). */
 export const isFromEnv = (options: EsalesModuleOptions): boolean =>
   (options as { [ESALES_ENV_ORIGIN]?: unknown })[ESALES_ENV_ORIGIN] === true;

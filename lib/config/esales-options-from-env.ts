@@ -2,6 +2,7 @@ import { DELIVERY_NAMES } from '../delivery/esales-delivery-backend.interface.js
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import {
+  BEACON_ENV_NAMES,
   BULLMQ_ENV_NAMES,
   ESALES_ENV_ORIGIN,
   ESALES_ENV_PREFIX,
@@ -62,6 +63,7 @@ const ENV_OPTIONS = [
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   ...ENV_OPTIONS.map((o) => envNameForOption(o)),
   ...Object.values(BULLMQ_ENV_NAMES),
+  ...Object.values(BEACON_ENV_NAMES),
 ]);
 
 /**
@@ -90,7 +92,8 @@ export interface EsalesEnvOptions {
 /**
  * Maps `ESALES_*` environment variables to `EsalesModuleOptions`. Pure: reads only `env`.
  * `ESALES_REDIS_URL`, `ESALES_BULLMQ_QUEUE` and `ESALES_BULLMQ_WORKER` go to `bullmq` (`redisUrl`,
- * `queueName`, `worker`); they need `ESALES_DELIVERY=bullmq`.
+ * `queueName`, `worker`); they need `ESALES_DELIVERY=bullmq`. `ESALES_BEACON_PATH` goes to
+ * `beacon.path` (the endpoint's other options have no variable: spread them in beside it).
  *
  * Unset and blank variables are left out, so module defaults apply. Malformed values (a non-numeric
  * timeout, `ESALES_ENABLED=maybe`, `ESALES_TRANSPORT=fetch`, a per-market variable for a market not
@@ -213,6 +216,8 @@ export function esalesOptionsFromEnv(
   const worker = readBoolean(env, BULLMQ_ENV_NAMES.worker, problems);
   if (worker !== undefined) bullmq.worker = worker;
   if (Object.keys(bullmq).length > 0) options.bullmq = bullmq;
+  const beaconPath = read(BEACON_ENV_NAMES.path);
+  if (beaconPath !== undefined) options.beacon = { path: beaconPath };
 
   Object.defineProperty(options, ESALES_ENV_ORIGIN, { value: true, enumerable: true });
   if (problems.length > 0) {

@@ -2,6 +2,7 @@ import type {
   EsalesClickTrackingOptions,
   EsalesHttpRequest,
 } from '../click-tracking/click-tracking-options.interface.js';
+import type { EsalesBeaconOptions } from '../beacon/beacon-options.interface.js';
 import type {
   EsalesDeliveryBackend,
   EsalesDeliveryName,
@@ -12,6 +13,10 @@ import type { EsalesTransportName } from '../transport/transport-names.js';
 
 export type { EsalesTransportName } from '../transport/transport-names.js';
 export type { EsalesDeliveryName } from '../delivery/esales-delivery-backend.interface.js';
+export type {
+  EsalesBeaconOptions,
+  EsalesBeaconRateLimit,
+} from '../beacon/beacon-options.interface.js';
 
 /** Per-market overrides of the cluster and private key; anything left out falls back to the top level. */
 export interface EsalesMarketOptions {
@@ -203,6 +208,13 @@ export interface EsalesModuleOptions extends EsalesMarketOptions, EsalesClickTra
    * @default undefined (every request counts as consented)
    */
   consent?: (request: EsalesHttpRequest) => boolean;
+  /**
+   * Serve the beacon endpoint at `beacon.path`: `navigator.sendBeacon` / `fetch` posts of clicks and
+   * cart additions from the shop's own pages, queued for the visitor of the request's Apptus cookies
+   * (README "Beacon endpoint"). `ESALES_BEACON_PATH` sets the path.
+   * @default undefined (no endpoint)
+   */
+  beacon?: EsalesBeaconOptions;
   /**
    * Most notifications waiting for delivery. When the queue is full a new notification is dropped
    * (counted in `getStats().dropped`, warned about at most every 10 s) rather than queued.

@@ -14,7 +14,13 @@ import {
 import { COOKIE_NAME_PATTERN } from '../click-tracking/visitor-cookies.js';
 import { marketNameProblem } from './market-names.js';
 import { DELIVERY_NAMES } from '../delivery/esales-delivery-backend.interface.js';
-import { BULLMQ_LIMITS, DELIVERY_LIMITS, MAX_REQUEST_TIMEOUT_MS } from '../esales.constants.js';
+import { normaliseOrigin } from '../beacon/beacon-request.js';
+import {
+  BEACON_LIMITS,
+  BULLMQ_LIMITS,
+  DELIVERY_LIMITS,
+  MAX_REQUEST_TIMEOUT_MS,
+} from '../esales.constants.js';
 import { TRANSPORT_NAMES } from '../transport/transport-names.js';
 
 // Decorator sets used more than once. Decorators run bottom-up: each set lists the type check last.
@@ -144,6 +150,69 @@ export class EsalesBullmqOptionsSchema {
 
   @applyAll(wholeNumber(BULLMQ_LIMITS.minIntervalMs, BULLMQ_LIMITS.maxIntervalMs, ms))
   lockDurationMs?: unknown;
+}
+
+/**
+ * What `beacon.path` must match: `/`-separated segments of URL-safe characters, so that Nest's
+ * route syntax (`:param`, `*`, `{…}`) never applies, and no `.` or `..` segment.
+ */
+export const BEACON_PATH_PATTERN = new RegExp(
+  `^(?=.{2,${BEACON_LIMITS.pathLength}}$)(?:/(?!\\.\\.?(?:/|$))[A-Za-z0-9._~-]+)+$`,
+);
+
+/** Whether `value` is a `beacon.rateLimit`: false, or an object (its fields checked on their own). */
+const isRateLimitOption = (value: unknown): boolean =>
+  value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));
+
+/** @internal class-validator schema of `beacon.rateLimit`. Messages omit the name: callers prefix it. */
+export class EsalesBeaconRateLimitSchema {
+  @Max(BEACON_LIMITS.points, { message: `must be at most ${BEACON_LIMITS.points}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number (required)' })
+  points!: unknown;
+
+  @Max(BEACON_LIMITS.durationS, { message: `must be at most ${BEACON_LIMITS.durationS}` })
+  @Min(1, { message: 'must be at least 1' })
+  @IsInt({ message: 'must be a whole number of seconds (required)' })
+  durationS!: unknown;
+}
+
+/** @internal class-validator schema of `beacon`. Messages omit the name: callers prefix it. */
+export class EsalesBeaconOptionsSchema {
+  @Matches(BEACON_PATH_PATTERN, {
+    message:
+      `must be a path such as /esales/notify: "/" and segments of letters, digits, ".", "_", "~" ` +
+      `and "-" (no parameters, wildcards, "." or ".." segments), at most ${BEACON_LIMITS.pathLength} characters`,
+  })
+  @IsString({ message: 'is required (a path such as /esales/notify)' })
+  path!: unknown;
+
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesOriginList',
+    validator: {
+      validate: (value: unknown) =>
+        Array.isArray(value) &&
+        value.every((entry) => typeof entry === 'string' && normaliseOrigin(entry) !== undefined),
+      defaultMessage: () =>
+        'must be a list of origins such as ["https://www.example.com"] (http or https, host and ' +
+        'port, no path, query or credentials)',
+    },
+  })
+  allowedOrigins?: unknown;
+
+  @applyAll(wholeNumber(BEACON_LIMITS.minBodyBytes, BEACON_LIMITS.maxBodyBytes, ' of bytes'))
+  maxBodyBytes?: unknown;
+
+  @IsOptional()
+  @ValidateBy({
+    name: 'isEsalesBeaconRateLimit',
+    validator: {
+      validate: isRateLimitOption,
+      defaultMessage: () => 'must be false or an object such as { points: 20, durationS: 10 }',
+    },
+  })
+  rateLimit?: unknown;
 }
 
 /** Cluster ids are used as a host name label, so only letters, digits and dashes are safe. */
@@ -326,4 +395,8 @@ export class EsalesModuleOptionsSchema extends EsalesOptionsSchema {
 
   @hook()
   consent?: unknown;
+
+  @IsOptional()
+  @IsObject({ message: 'must be an object such as { path: "/esales/notify" }' })
+  beacon?: unknown;
 }

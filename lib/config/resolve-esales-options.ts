@@ -14,7 +14,10 @@ import type {
   EsalesDeliveryName,
 } from '../delivery/esales-delivery-backend.interface.js';
 import type { EsalesDeliveryHooks } from '../delivery/esales-delivery-hooks.interface.js';
+import type { EsalesBeaconRateLimit } from '../beacon/beacon-options.interface.js';
+import { normaliseOrigin } from '../beacon/beacon-request.js';
 import {
+  BEACON_DEFAULTS,
   BULLMQ_DEFAULTS,
   BULLMQ_DELIVERY_TIMEOUT_MS,
   clusterUrlForId,
@@ -26,16 +29,24 @@ import {
 } from '../esales.constants.js';
 import { DEFAULT_TRANSPORT } from '../transport/transport-names.js';
 import { isForbiddenClusterHost, isLoopbackHost, trimTrailingSlashes } from './cluster-hosts.js';
-import { bullmqEnvNameForOption, envNameForOption, isFromEnv } from './esales-env.js';
+import {
+  beaconEnvNameForOption,
+  bullmqEnvNameForOption,
+  envNameForOption,
+  isFromEnv,
+} from './esales-env.js';
 import { marketNameProblem, quoteForMessage } from './market-names.js';
 import type { EsalesTransport } from '../transport/esales-transport.interface.js';
 import type {
+  EsalesBeaconOptions,
   EsalesBullmqOptions,
   EsalesMarketOptions,
   EsalesModuleOptions,
   EsalesTransportName,
 } from './esales-options.interface.js';
 import {
+  EsalesBeaconOptionsSchema,
+  EsalesBeaconRateLimitSchema,
   EsalesBullmqOptionsSchema,
   EsalesCookieNamesSchema,
   EsalesMarketOptionsSchema,
@@ -68,6 +79,17 @@ export interface ResolvedBullmqSettings {
   readonly worker: boolean;
   readonly stalledIntervalMs: number;
   readonly lockDurationMs: number;
+}
+
+/** @internal The beacon endpoint's settings (`beacon`), defaults applied. */
+export interface BeaconSettings {
+  /** The path served, as configured. */
+  readonly path: string;
+  /** The other origins whose pages may post, normalised (`https://www.example.com`). */
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly maxBodyBytes: number;
+  /** Posts per client IP and window; false when the endpoint does not limit them itself. */
+  readonly rateLimit: Readonly<EsalesBeaconRateLimit> | false;
 }
 
 /** Where one market's notifications go: the resolved cluster and its endpoint URLs. */
@@ -127,6 +149,8 @@ export class ResolvedEsalesOptions {
     bullmq: ResolvedBullmqSettings | undefined = undefined,
     /** @internal `metrics` and `traceNotifications`, defaults applied. */
     readonly telemetry: TelemetrySettings = DEFAULT_TELEMETRY,
+    /** @internal The beacon endpoint's settings; undefined when there is no endpoint. */
+    readonly beacon: BeaconSettings | undefined = undefined,
   ) {
     this.#transport = transport;
     this.#deliveryBackend = deliveryBackend;
@@ -449,6 +473,7 @@ export function checkEsalesOptions(options: unknown): {
   }
 
   bullmqProblems(opts, fromEnv, label, problems);
+  beaconProblems(opts, fromEnv, problems);
 
   if (problems.length > 0) return { problems };
   const concurrency: ConcurrencySettings =
@@ -516,6 +541,7 @@ export function checkEsalesOptions(options: unknown): {
         metrics: opts.metrics ?? DEFAULT_TELEMETRY.metrics,
         traceNotifications: opts.traceNotifications ?? DEFAULT_TELEMETRY.traceNotifications,
       }),
+      opts.beacon == null ? undefined : beaconSettings(opts.beacon),
     ),
   };
 }
@@ -587,6 +613,43 @@ function bullmqProblems(
       : [];
     const shown = variables.length > 0 ? `bullmq (${variables.join(', ')})` : 'bullmq';
     problems.push(`${shown}: only applies to ${label('delivery')} 'bullmq'`);
+  }
+}
+
+/** The `beacon` options with defaults applied, frozen. */
+function beaconSettings(options: EsalesBeaconOptions): BeaconSettings {
+  const rateLimit = options.rateLimit ?? BEACON_DEFAULTS.rateLimit;
+  return Object.freeze({
+    path: options.path,
+    allowedOrigins: new Set(
+      (options.allowedOrigins ?? []).flatMap((entry) => normaliseOrigin(entry) ?? []),
+    ),
+    maxBodyBytes: options.maxBodyBytes ?? BEACON_DEFAULTS.maxBodyBytes,
+    rateLimit:
+      rateLimit === false
+        ? false
+        : Object.freeze({ points: rateLimit.points, durationS: rateLimit.durationS }),
+  });
+}
+
+/**
+ * The problems of `beacon`: against its schema, `rateLimit` against its own. For options from the
+ * environment, `beacon.path` is labelled with its variable (`ESALES_BEACON_PATH`).
+ */
+function beaconProblems(opts: EsalesModuleOptions, fromEnv: boolean, problems: string[]): void {
+  // `beacon.path`, never `label('beacon')`: no ESALES_BEACON variable exists to name.
+  const field = (option: string): string => {
+    const shown = `beacon.${optionLabel(option)}`;
+    const variable = fromEnv ? beaconEnvNameForOption(option) : undefined;
+    return variable === undefined ? shown : `${shown} (${variable})`;
+  };
+  const beacon: unknown = opts.beacon;
+  if (!isPlainObject(beacon)) return; // absent, or not an object: the schema said so
+  problems.push(...schemaProblemsOf(EsalesBeaconOptionsSchema, beacon, field));
+  const rateLimit = beacon['rateLimit'];
+  if (isPlainObject(rateLimit)) {
+    const rateField = (option: string): string => `beacon.rateLimit.${optionLabel(option)}`;
+    problems.push(...schemaProblemsOf(EsalesBeaconRateLimitSchema, rateLimit, rateField));
   }
 }
 

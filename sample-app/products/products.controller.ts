@@ -2,13 +2,19 @@ import {
   BadRequestException,
   Controller,
   Get,
+  Header,
   NotFoundException,
   Param,
   Query,
   Redirect,
+  Req,
+  Res,
 } from '@nestjs/common';
+// Express's `Request` and `Response` are a Node `IncomingMessage` and `ServerResponse`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 // In your own app: `from 'nestjs-esales'`.
 import { TrackClick } from '../../lib/index.js';
+import { productPage, setPageHeaders, wantsHtml } from '../storefront/pages.js';
 import { CatalogService, type Product } from './catalog.service.js';
 
 @Controller('products')
@@ -50,14 +56,29 @@ export class ProductsController {
     return { url: `/products/${encodeURIComponent(product.key)}${query}` };
   }
 
-  /** Stands in for the shop's product page, so following the redirect lands somewhere real. */
+  /**
+   * Stands in for the shop's product page, so following the redirect lands somewhere real: the
+   * storefront's HTML page (with "add to cart") for a browser, JSON otherwise. Not tracked: the click
+   * was sent by the redirect (or the beacon) that led here. `?ticket=` is the ticket of the panel the
+   * visitor came from, which "add to cart" passes on; it does not change the JSON.
+   */
   @Get(':productKey')
+  @Header('vary', 'Accept')
   page(
     @Param('productKey') productKey: string,
     @Query('variant') variant: unknown,
-  ): Product & { variant: string | null } {
+    @Query('ticket') ticket: unknown,
+    @Req() request: IncomingMessage,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): (Product & { variant: string | null }) | string {
     const product = this.findProduct(productKey, variant);
-    return { ...product, variant: typeof variant === 'string' ? variant : null };
+    const chosen = typeof variant === 'string' ? variant : null;
+    if (wantsHtml(request)) {
+      setPageHeaders(response);
+      const panelTicket = typeof ticket === 'string' && ticket.length <= 4096 ? ticket : null;
+      return productPage(request, product, chosen, panelTicket || null);
+    }
+    return { ...product, variant: chosen };
   }
 
   private findProduct(productKey: string, variant: unknown): Product {

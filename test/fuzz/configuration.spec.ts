@@ -378,6 +378,27 @@ const bullmqValue = fc.oneof(
   { weight: 1, arbitrary: oddValue },
 );
 
+/** `beacon`: valid ones, and ones wrong in each of their fields. */
+const beaconValue = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      { path: '/esales/notify' },
+      { path: '/esales/notify', allowedOrigins: ['https://www.example.com'], rateLimit: false },
+      { path: 'esales/notify' },
+      { path: '/a/../b' },
+      { path: '/:kind' },
+      { path: '/esales/notify', allowedOrigins: ['https://www.example.com/path'] },
+      { path: '/esales/notify', maxBodyBytes: 10 },
+      { path: '/esales/notify', rateLimit: { points: 0, durationS: 10 } },
+      { path: '/esales/notify', rateLimit: { points: 5 } },
+      { path: '/esales/notify', constructor: 1 },
+      {},
+    ),
+  },
+  { weight: 1, arbitrary: oddValue },
+);
+
 const OPTION_VALUES = {
   clusterUrl: clusterUrlValue,
   clusterId: clusterIdValue,
@@ -425,6 +446,7 @@ const OPTION_VALUES = {
   traceNotifications: flag,
   cookieNames: cookieNamesValue,
   cookieDomain: cookieDomainValue,
+  beacon: beaconValue,
 } satisfies Record<keyof EsalesModuleOptions, fc.Arbitrary<unknown>>;
 
 type OptionName = keyof typeof OPTION_VALUES;

@@ -38,6 +38,8 @@ export interface TestAppOptions {
    * app that sets none gets them; the stand-in then has a key only if `options.privateKey` gives one.
    */
   readonly moduleDefaults?: boolean;
+  /** Register the module with `forRootAsync` (an async `useFactory`) instead of `forRoot`. */
+  readonly async?: boolean;
   /**
    * Options of the stand-in to start (its private key defaults to the module's), or a running
    * stand-in to share: the app then points at it, and `close()` leaves it running.
@@ -82,17 +84,20 @@ export async function testApp(spec: TestAppOptions = {}): Promise<TestApp> {
     if (!shared) await standIn.close();
   };
   try {
+    const moduleOptions: EsalesModuleOptions = {
+      clusterUrl: standIn.url,
+      allowInsecureClusterUrl: true,
+      defaultMarket: 'UK',
+      ...(tuned
+        ? { privateKey, retryBaseDelayMs: 10, retryMaxDelayMs: 50, shutdownTimeoutMs: 500 }
+        : {}),
+      ...spec.options,
+    };
     @Module({
       imports: [
-        EsalesModule.forRoot({
-          clusterUrl: standIn.url,
-          allowInsecureClusterUrl: true,
-          defaultMarket: 'UK',
-          ...(tuned
-            ? { privateKey, retryBaseDelayMs: 10, retryMaxDelayMs: 50, shutdownTimeoutMs: 500 }
-            : {}),
-          ...spec.options,
-        }),
+        spec.async
+          ? EsalesModule.forRootAsync({ useFactory: () => Promise.resolve(moduleOptions) })
+          : EsalesModule.forRoot(moduleOptions),
         ...(spec.imports ?? []),
       ],
       controllers: spec.controllers ?? [],

@@ -13,6 +13,8 @@ export type PublicTypes = [
   Main.AddingToCartNotification,
   Main.ClickNotification,
   Main.EndSessionNotification,
+  Main.EsalesBeaconOptions,
+  Main.EsalesBeaconRateLimit,
   Main.EsalesBreakerState,
   Main.EsalesBullmqOptions,
   Main.EsalesClickTrackingOptions,
