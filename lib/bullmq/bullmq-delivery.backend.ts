@@ -69,7 +69,10 @@ class NotWritten extends Error {}
  */
 const surelyNotWritten = (error: unknown): boolean =>
   error instanceof NotWritten ||
-  (error instanceof Error && /isn't writeable and enableOfflineQueue/.test(error.message));
+  (error instanceof Error &&
+    // Redis itself refused it (e.g. OOM under `maxmemory` with noeviction): addBulk is one
+    // MULTI/EXEC, so nothing of it was written.
+    (error.name === 'ReplyError' || /isn't writeable and enableOfflineQueue/.test(error.message)));
 
 /** Whether Elevate surely did not count it: refused, or never arrived (a payment's key is free). */
 const givesKeyBack = (report: OutcomeReport): boolean =>
