@@ -89,6 +89,10 @@ export const WARN_INTERVAL_MS = 10_000;
 export const BEACON_DEFAULTS = {
   maxBodyBytes: 4_096,
   rateLimit: { points: 20, durationS: 10 },
+  /** A body not fully received this many milliseconds after the checks passed gets 408. */
+  readTimeoutMs: 5_000,
+  /** Clients the rate limiter tracks at once; past it, new ones share one overflow bucket. */
+  maxRateLimitKeys: 100_000,
 } as const;
 
 /** Bounds of the `beacon` options. */

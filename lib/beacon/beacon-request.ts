@@ -4,6 +4,8 @@
  * Every reason is a fixed sentence: a 400 never echoes what the page sent.
  */
 
+import { isIP } from 'node:net';
+
 /** The notifications a page may post: the ones a visitor's click or cart button makes. */
 export const BEACON_KINDS = Object.freeze([
   'click',
@@ -159,7 +161,8 @@ const single = (value: string | string[] | undefined): string | undefined =>
  *
  * - `Sec-Fetch-Site` (set by the browser, never by the page): `same-origin` passes, even behind a
  *   proxy that rewrites `Host`; any other value needs an `Origin` in `allowedOrigins`.
- * - Without it (older browsers), `Origin` must name the request's own `Host`, or be allowed.
+ * - Without it (older browsers), `Origin` must name the request's own `Host` (and, when `protocol`
+ *   is given, its scheme: `http` or `https`), or be allowed.
  * - Neither header: not a browser's `sendBeacon` / `fetch` post; refused.
  *
  * `Origin: null` (sandboxed frames, privacy redirects) is never allowed.
@@ -167,20 +170,72 @@ const single = (value: string | string[] | undefined): string | undefined =>
 export function isAllowedBeaconOrigin(
   headers: BeaconOriginHeaders,
   allowedOrigins: ReadonlySet<string>,
+  protocol?: string,
 ): boolean {
+  return beaconOrigin(headers, allowedOrigins, protocol) !== undefined;
+}
+
+/**
+ * `isAllowedBeaconOrigin`, saying why: `same-origin` for the app's own pages, `allowed` for an
+ * origin of `allowedOrigins` (whose posts may come without the visitor's `SameSite=Lax` cookies),
+ * undefined for a refused post.
+ */
+export function beaconOrigin(
+  headers: BeaconOriginHeaders,
+  allowedOrigins: ReadonlySet<string>,
+  protocol?: string,
+): 'same-origin' | 'allowed' | undefined {
   const origin = single(headers.origin)?.trim();
   const fetchSite = single(headers['sec-fetch-site'])?.trim().toLowerCase();
   const allowed = origin !== undefined && allowedOrigins.has(origin.toLowerCase());
-  if (fetchSite !== undefined) return fetchSite === 'same-origin' || allowed;
-  if (origin === undefined || origin === 'null') return false;
-  if (allowed) return true;
-  const host = single(headers.host)?.trim().toLowerCase();
-  if (!host) return false;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
+  if (fetchSite !== undefined) {
+    if (fetchSite === 'same-origin') return 'same-origin';
+    return allowed ? 'allowed' : undefined;
   }
+  if (origin === undefined || origin === 'null') return undefined;
+  const host = single(headers.host)?.trim().toLowerCase();
+  if (host) {
+    try {
+      const url = new URL(origin);
+      const scheme = protocol?.trim().toLowerCase().replace(/:$/, '');
+      if (url.host === host && (!scheme || url.protocol === `${scheme}:`)) return 'same-origin';
+    } catch {
+      // Not a URL: only an allowed origin could still pass, and it is one.
+    }
+  }
+  return allowed ? 'allowed' : undefined;
+}
+
+/**
+ * The rate limit's key for a client: the platform's `ip` only when it is an IP address (a junk
+ * `X-Forwarded-For` under `trust proxy` is not a key), else the socket's address. IPv6 clients are
+ * grouped by their /64 (one subscriber's prefix), IPv4-mapped IPv6 as the IPv4 address.
+ */
+export function beaconClientKey(ip: string | undefined, remoteAddress: string | undefined): string {
+  const address = ip !== undefined && isIP(ip) !== 0 ? ip : remoteAddress;
+  if (address === undefined || isIP(address) === 0) return 'unknown';
+  if (isIP(address) === 4) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight groups of an IPv6 address (valid per `isIP`), zone dropped, `::` expanded. */
+function ipv6Groups(address: string): string[] {
+  let text = address.toLowerCase().split('%')[0] ?? '';
+  // An embedded IPv4 tail (`::ffff:1.2.3.4`, `64:ff9b::1.2.3.4`) as two groups.
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number];
+    text =
+      text.slice(0, tail.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = rest === undefined ? [] : rest ? rest.split(':') : [];
+  const fill =
+    rest === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((group) => group.replace(/^0+(?=.)/, ''));
 }
 
 /**

@@ -15,7 +15,11 @@ import {
 } from '../click-tracking/visitor-cookies.js';
 import { describeError, isThenable } from '../common/app-code.js';
 import type { BeaconSettings, ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
-import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
+import {
+  BEACON_DEFAULTS,
+  ESALES_LOGGER_CONTEXT,
+  ESALES_RESOLVED_OPTIONS,
+} from '../esales.constants.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import { EsalesUnknownMarketError } from '../errors/esales-unknown-market.error.js';
 import { EsalesValidationError } from '../errors/esales-validation.error.js';
@@ -28,9 +32,10 @@ import {
 } from '../notifications/index.js';
 import type { NotificationKind, PreparedNotification } from '../notifications/notification-kind.js';
 import {
+  beaconClientKey,
   beaconContentType,
+  beaconOrigin,
   checkBeaconFields,
-  isAllowedBeaconOrigin,
   parseBeaconBody,
   type BeaconKindName,
   type BeaconParseResult,
@@ -65,7 +70,10 @@ const PAGE_FIELDS: ReadonlySet<string> = new Set(['ticket', 'productKey', 'varia
 type ReadBody =
   | { readonly bytes: Uint8Array | string }
   | { readonly parsed: unknown }
-  | { readonly refused: 413 | 400; readonly reason: string };
+  | { readonly refused: 413 | 408 | 400; readonly reason: string };
+
+/** Refusals answered before (or instead of) reading the body: the connection is not reused. */
+const CLOSE = Object.freeze({ Connection: 'close' });
 
 /** Thrown by the app's resolver: the post is fine, the app's code is not. */
 class ResolverError extends Error {}
@@ -75,15 +83,28 @@ class ResolverError extends Error {}
  * variantKey }`, adds the visitor (Apptus cookies or `resolveVisitor`) and the market
  * (`resolveMarket`, else `defaultMarket`), and queues the notification. Answers 204 as soon as it is
  * queued (or deliberately skipped: a bot, no consent, disabled), never after delivery; a malformed
- * post 400, an oversize one 413, another method 405, a cross-origin one 403, one past the per-IP
- * limit 429. It answers the request itself: nothing after it (guards, interceptors, the router)
- * runs for the path.
+ * post 400, an oversize one 413, a slow one 408, another method 405, a cross-origin one 403, another
+ * content type 415, one past the per-IP limit 429 (counted only once the method, origin and type
+ * passed); every refusal made without the whole body closes the connection. It answers the
+ * request itself: nothing after it (guards, interceptors, the router) runs for the path.
  */
 @Injectable()
 export class EsalesBeaconMiddleware implements NestMiddleware {
+  /**
+   * @internal Milliseconds a body has to arrive in once the checks passed: past it, 408 and the
+   * connection is closed (Fastify's `requestTimeout` is 0, so nothing else would end it). Read
+   * per request; tests shorten it.
+   */
+  static readTimeoutMs: number = BEACON_DEFAULTS.readTimeoutMs;
+  /** @internal Clients the rate limiter tracks at once (tests lower it). */
+  static maxRateLimitKeys: number = BEACON_DEFAULTS.maxRateLimitKeys;
+
   private readonly logger = new Logger(ESALES_LOGGER_CONTEXT);
   private readonly settings: BeaconSettings;
   private readonly limiter: RateLimiterMemory | undefined;
+  /** The limiter's keys and when their window ends (ms): bounds the keys it holds. */
+  private readonly limiterKeys = new Map<string, number>();
+  private lastKeySweep = 0;
 
   constructor(
     @Inject(ESALES_RESOLVED_OPTIONS) private readonly options: ResolvedEsalesOptions,
@@ -133,34 +154,46 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
   }
 
   private async handle(request: BeaconHttpRequest, response: ServerResponse): Promise<void> {
+    // Refusals before the body is read close the connection: a client cannot stream a body at one.
     if (request.method !== 'POST') {
-      answer(response, 405, 'only POST is accepted', { Allow: 'POST' });
+      answer(response, 405, 'only POST is accepted', { Allow: 'POST', ...CLOSE });
       return;
     }
-    // Before the body is read: the limit is what keeps a flood cheap.
-    const retryAfterS = await this.retryAfter(clientKey(request));
-    if (retryAfterS !== undefined) {
-      answer(response, 429, 'too many posts; try again later', {
-        'Retry-After': String(retryAfterS),
-      });
-      return;
-    }
-    if (!isAllowedBeaconOrigin(request.headers, this.settings.allowedOrigins)) {
-      answer(response, 403, 'posts from other origins are not accepted');
+    const origin = beaconOrigin(
+      request.headers,
+      this.settings.allowedOrigins,
+      request.protocol ?? (isEncrypted(request) ? 'https' : 'http'),
+    );
+    if (!origin) {
+      answer(response, 403, 'posts from other origins are not accepted', CLOSE);
       return;
     }
     if (!beaconContentType(request.headers['content-type'])) {
-      answer(response, 415, 'the Content-Type must be text/plain or application/json');
+      answer(response, 415, 'the Content-Type must be text/plain or application/json', CLOSE);
+      return;
+    }
+    // After the checks (a cross-site page spends no one's budget), before the body is read: the
+    // limit is what keeps a flood cheap.
+    const retryAfterS = await this.retryAfter(
+      beaconClientKey(request.ip, request.socket.remoteAddress),
+    );
+    if (retryAfterS !== undefined) {
+      answer(response, 429, 'too many posts; try again later', {
+        'Retry-After': String(retryAfterS),
+        ...CLOSE,
+      });
       return;
     }
     const body = await this.readBody(request);
     if ('refused' in body) {
-      answer(
-        response,
-        body.refused,
-        body.reason,
-        body.refused === 413 ? { Connection: 'close' } : {},
-      );
+      if (body.refused === 400) {
+        answer(response, 400, body.reason);
+        return;
+      }
+      // Nothing more of the body is read: the connection is not reused. One whose body stopped
+      // coming is dropped as soon as the answer is out (nothing else would end it on Fastify).
+      answer(response, body.refused, body.reason, CLOSE);
+      if (body.refused === 408) dropAfterAnswer(request, response);
       return;
     }
     const parsed: BeaconParseResult =
@@ -171,11 +204,16 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
       answer(response, 400, parsed.reason);
       return;
     }
-    this.accept(request, response, parsed.post);
+    this.accept(request, response, parsed.post, origin === 'same-origin');
   }
 
   /** A well-formed post: the checks click tracking makes, then the notification, then 204. */
-  private accept(request: BeaconHttpRequest, response: ServerResponse, post: BeaconPost): void {
+  private accept(
+    request: BeaconHttpRequest,
+    response: ServerResponse,
+    post: BeaconPost,
+    sameOrigin: boolean,
+  ): void {
     const kind = KINDS[post.kind];
     const settings = this.options.clickTracking;
     const tracked = request as unknown as EsalesHttpRequest;
@@ -196,10 +234,22 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
       const resolver = settings.resolveMarket;
       const fromApp = resolver ? callResolver(() => resolver(tracked)) : undefined;
       const market = isGiven(fromApp) ? fromApp : undefined;
-      visitor = this.visitorOf(
+      const visitorOrNone = this.visitorOf(
         tracked,
         typeof market === 'string' ? market : this.options.defaultMarket,
+        sameOrigin,
       );
+      if (!visitorOrNone) {
+        // A post of another origin that came without the visitor's cookies (SameSite=Lax keeps
+        // them from cross-site posts): a made-up visitor would only be noise in Elevate.
+        this.pipeline.skip('invalid', kind.name);
+        this.logger.debug(
+          'Skipped a beacon post from an allowed origin: it carried no visitor cookies',
+        );
+        answer(response, 204);
+        return;
+      }
+      visitor = visitorOrNone;
       const signedIn = CustomerKeyAuthentication.isSignedInCustomerKey(visitor.customerKey);
       notification = {
         ...(market === undefined ? {} : { market }),
@@ -270,10 +320,10 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
   }
 
   /** Seconds to wait when the client is past its limit; undefined when it may post. */
-  private async retryAfter(key: string): Promise<number | undefined> {
+  private async retryAfter(client: string): Promise<number | undefined> {
     if (!this.limiter) return undefined;
     try {
-      await this.limiter.consume(key);
+      await this.limiter.consume(this.boundedKey(client));
       return undefined;
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
@@ -286,6 +336,35 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
       );
       return undefined;
     }
+  }
+
+  /**
+   * The client's key, or, once the limiter tracks `maxRateLimitKeys` clients whose window is still
+   * open, one overflow key every new client shares (so a flood of addresses cannot grow the
+   * limiter's memory without bound).
+   */
+  private boundedKey(client: string): string {
+    const keys = this.limiterKeys;
+    const now = Date.now();
+    const windowMs = this.limiter ? this.limiter.duration * 1000 : 0;
+    const until = keys.get(client);
+    if (until !== undefined && until > now) return client;
+    if (until !== undefined) keys.delete(client);
+    const cap = EsalesBeaconMiddleware.maxRateLimitKeys;
+    if (keys.size >= cap && now - this.lastKeySweep >= 1_000) {
+      this.lastKeySweep = now;
+      for (const [key, ends] of keys) if (ends <= now) keys.delete(key);
+    }
+    if (keys.size >= cap) {
+      this.pipeline.warnings.warn(
+        'beacon-rate-limit-keys',
+        () =>
+          `The beacon endpoint's rate limiter tracks ${cap} clients: new ones share one limit until windows end`,
+      );
+      return '\u0000overflow';
+    }
+    keys.set(client, now + windowMs);
+    return client;
   }
 
   /**
@@ -312,7 +391,7 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
       }
       return { refused: 400, reason: 'the body was read before the endpoint got it' };
     }
-    return readStream(request, limit, tooLarge);
+    return readStream(request, limit, tooLarge, EsalesBeaconMiddleware.readTimeoutMs);
   }
 
   /** `consent(request)`, as click tracking asks it: false, a throw or a promise mean no. */
@@ -339,7 +418,11 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
    * The module's `resolveVisitor` when it returns one, else the Apptus cookies; never the body.
    * Missing keys get fresh UUIDs, set as cookies on the answer.
    */
-  private visitorOf(request: EsalesHttpRequest, market: string): BeaconVisitor {
+  private visitorOf(
+    request: EsalesHttpRequest,
+    market: string,
+    sameOrigin: boolean,
+  ): BeaconVisitor | undefined {
     const names = this.options.clickTracking.cookieNames;
     const cookies = readVisitorCookies(request.headers['cookie'], names);
     const resolver = this.options.clickTracking.resolveVisitor;
@@ -348,6 +431,8 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
     const sessionKey =
       fromApp?.sessionKey ?? cookies.sessionKey ?? (assigned.sessionKey = randomUUID());
     if (fromApp) return { ...fromApp, sessionKey, assigned };
+    // Only the app's own pages get a new visitor; another origin's post must bring one.
+    if (!sameOrigin && !cookies.customerKey && !cookies.sessionKey) return undefined;
     const customerKey = cookies.customerKey ?? (assigned.customerKey = randomUUID());
     return { customerKey, sessionKey, token: cookies.token ?? null, assigned };
   }
@@ -393,20 +478,29 @@ function fieldsOf(post: BeaconPost): Record<string, unknown> {
     : { productKey: post.productKey, variantKey: post.variantKey };
 }
 
-/** Reads the request stream up to `limit` bytes. */
+/**
+ * Reads the request stream up to `limit` bytes, within `timeoutMs`: a body that stops coming gets
+ * 408; a request closed or aborted before its end, 400 (nobody is left to read it).
+ */
 function readStream(
   request: IncomingMessage,
   limit: number,
   tooLarge: ReadBody,
+  timeoutMs: number,
 ): Promise<ReadBody> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const finish = (result: ReadBody): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onError);
       request.off('aborted', onError);
+      request.off('close', onClose);
       resolve(result);
     };
     const onData = (chunk: Buffer): void => {
@@ -421,11 +515,41 @@ function readStream(
     };
     const onEnd = (): void => finish({ bytes: Buffer.concat(chunks, size) });
     const onError = (): void => finish({ refused: 400, reason: 'the body could not be read' });
+    const onClose = (): void => {
+      if (!request.readableEnded) onError();
+    };
+    const timer = setTimeout(() => {
+      request.pause();
+      finish({ refused: 408, reason: 'the body did not arrive in time' });
+    }, timeoutMs);
+    timer.unref();
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
     request.on('aborted', onError);
+    request.on('close', onClose);
   });
+}
+
+/**
+ * Destroys the request once its answer is written (or at once when there is no one to write it
+ * to): the rest of its body is never read, and the socket is not kept for another request.
+ */
+function dropAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
+  if (response.writableFinished || response.destroyed) {
+    request.destroy();
+    return;
+  }
+  const drop = (): void => {
+    request.destroy();
+  };
+  response.once('finish', drop);
+  response.once('close', drop);
+}
+
+/** Whether the request came over TLS (when the platform reports no `protocol`). */
+function isEncrypted(request: IncomingMessage): boolean {
+  return (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
 }
 
 /** The size of a parsed body as JSON; past any limit when it cannot be serialised. */
@@ -447,7 +571,7 @@ function answer(
   reason?: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  if (response.headersSent || response.writableEnded) return;
+  if (response.headersSent || response.writableEnded || response.destroyed) return;
   response.statusCode = status;
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.setHeader('Cache-Control', 'no-store');
@@ -458,11 +582,6 @@ function answer(
   response.setHeader('Content-Type', 'text/plain; charset=utf-8');
   response.setHeader('X-Content-Type-Options', 'nosniff');
   response.end(reason);
-}
-
-/** The rate limit's key: the client IP as the platform reports it (mind `trust proxy`). */
-function clientKey(request: BeaconHttpRequest): string {
-  return request.ip ?? request.socket.remoteAddress ?? 'unknown';
 }
 
 function headerOf(request: IncomingMessage, name: string): string {

@@ -1,7 +1,6 @@
 import {
   Body,
   Controller,
-  ForbiddenException,
   Get,
   Header,
   Post,
@@ -19,6 +18,7 @@ import { CatalogService } from '../products/catalog.service.js';
 import { SignInDto } from '../visitors/sign-in.dto.js';
 import { STOREFRONT_SCRIPT, STOREFRONT_STYLES } from './assets.js';
 import { cartPage, homePage, setPageHeaders } from './pages.js';
+import { requireSameOrigin, safeReturnPath } from './same-origin.js';
 
 /** The sign-in form's body: the visitor id of `POST /sign-in`, and the page to go back to. */
 export class SignInFormDto extends SignInDto {
@@ -36,21 +36,8 @@ export class SignOutFormDto {
   returnTo?: string;
 }
 
-/** A path on this site (never `//host` or `/\host`, which browsers read as another site), else `/`. */
-export function safeReturnPath(returnTo: string | undefined): string {
-  return returnTo && /^\/(?![/\\])/.test(returnTo) ? returnTo : '/';
-}
-
-/**
- * Refuses a form post another site made the browser send (login CSRF): the browser's
- * `Sec-Fetch-Site` says where it came from. A client that sends none (curl) is let through.
- */
-function requireSameOrigin(request: IncomingMessage): void {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new ForbiddenException('The storefront forms only accept posts from its own pages.');
-  }
-}
+// The rules the forms' handlers share with `POST /sign-in` and `POST /sign-out`.
+export { safeReturnPath } from './same-origin.js';
 
 /**
  * The sample's storefront: `GET /` (the product list), `GET /cart` (cart and checkout), their script

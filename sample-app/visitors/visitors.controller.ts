@@ -13,13 +13,15 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 // In your own app: `from 'nestjs-esales'`.
 import { EsalesVisitorCookiesService } from '../../lib/index.js';
+import { requireSameOrigin } from '../storefront/same-origin.js';
 import { SignInDto } from './sign-in.dto.js';
 
 /**
  * Signs visitors in and out of Elevate's notion of a customer: the Apptus cookies
  * (`apptus.sessionKey`, `apptus.customerKey`, `apptus.token`), read by click tracking and by
  * Elevate's browser library alike. In a real app, call the service from your own sign-in and
- * sign-out handlers.
+ * sign-out handlers. Both refuse (403) a post that a browser says came from another site
+ * (`Sec-Fetch-Site`, else `Origin`); a client that sends neither header (curl) is no page's.
  */
 @Controller()
 export class VisitorsController {
@@ -30,8 +32,11 @@ export class VisitorsController {
   @HttpCode(HttpStatus.OK)
   signIn(
     @Body(new ValidationPipe()) { visitorId }: SignInDto,
+    @Req() request: IncomingMessage,
     @Res({ passthrough: true }) response: ServerResponse,
   ): { customerKey: string } {
+    // Login CSRF: another site's page must not sign the visitor in (or out) as someone.
+    requireSameOrigin(request);
     // The token stays in its cookie: the page has no use for it.
     const { customerKey } = this.visitorCookies.signIn(response, visitorId);
     return { customerKey };
@@ -49,6 +54,7 @@ export class VisitorsController {
     @Req() request: IncomingMessage,
     @Res({ passthrough: true }) response: ServerResponse,
   ): void {
+    requireSameOrigin(request);
     this.visitorCookies.endSession(request, response);
   }
 }

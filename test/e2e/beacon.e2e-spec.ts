@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { connect } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { EsalesBeaconMiddleware } from '../../lib/beacon/esales-beacon.middleware.js';
 import type { EsalesModuleOptions } from '../../lib/config/esales-options.interface.js';
 import type { EsalesSkipReason } from '../../lib/delivery/esales-stats.interface.js';
 import type { StandInRequest } from '../../lib/testing/elevate-stand-in.js';
@@ -58,6 +60,64 @@ async function post(
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+/** What a raw socket got back: the status line's code, the head, and how long it took. */
+interface RawAnswer {
+  readonly status: number | undefined;
+  readonly head: string;
+  readonly ms: number;
+}
+
+/**
+ * Writes `head` and then `body` on a raw socket to the app and waits for the answer (or for the
+ * server to close the connection, or `waitMs`); `abortAfterMs` destroys the socket instead.
+ */
+function rawRequest(
+  t: TestApp,
+  head: string,
+  body: string,
+  options: { waitMs?: number; abortAfterMs?: number } = {},
+): Promise<RawAnswer> {
+  const { port } = new URL(t.url);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      resolve({
+        status: match ? Number(match[1]) : undefined,
+        head: received.split('\r\n\r\n')[0] ?? '',
+        ms: Date.now() - started,
+      });
+    };
+    const timer = setTimeout(done, options.abortAfterMs ?? options.waitMs ?? 5_000);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(head + body);
+  });
+}
+
+/** A request head as a browser's same-origin `sendBeacon` post sends it. */
+const rawHead = (t: TestApp, extra: string): string =>
+  [
+    `POST ${PATH} HTTP/1.1`,
+    `Host: ${new URL(t.url).host}`,
+    `User-Agent: ${BROWSER_UA}`,
+    `Origin: ${t.url}`,
+    'Sec-Fetch-Site: same-origin',
+    'Content-Type: text/plain;charset=UTF-8',
+    `Cookie: ${VISITOR_COOKIES}`,
+    extra,
+    '',
+    '',
+  ].join('\r\n');
+
 /** The value of a Set-Cookie line for `name`. */
 const cookieValue = (setCookies: string[], name: string): string | undefined =>
   setCookies
@@ -69,7 +129,7 @@ const startApp = (
   platform: Platform,
   beacon: EsalesModuleOptions['beacon'] | null = { path: PATH },
   options: Partial<EsalesModuleOptions> = {},
-  extra: { async?: boolean } = {},
+  extra: { async?: boolean; trustProxy?: boolean } = {},
 ): Promise<TestApp> =>
   testApp({
     platform,
@@ -127,7 +187,7 @@ describe.each<Platform>(['express', 'fastify'])('the beacon endpoint on %s', (pl
     },
   );
 
-  it('takes application/json as well (parsed by the platform first on Express)', async () => {
+  it('takes application/json as well (parsed by the app first on Express)', async () => {
     const answer = await post(t, json({ kind: 'non-esales-click', productKey: 'p1' }), {
       'content-type': 'application/json',
     });
@@ -279,6 +339,73 @@ describe.each<Platform>(['express', 'fastify'])('the beacon endpoint on %s', (pl
     expect(skipped('noConsent')).toBe(before + 1);
   });
 
+  it('answers a chunked body (no Content-Length) past maxBodyBytes 413', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(1_024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(t.url + PATH, {
+      method: 'POST',
+      headers: {
+        'user-agent': BROWSER_UA,
+        origin: t.url,
+        'sec-fetch-site': 'same-origin',
+        'content-type': 'text/plain;charset=UTF-8',
+        cookie: VISITOR_COOKIES,
+      },
+      body: stream,
+      duplex: 'half',
+    });
+    expect(response.status).toBe(413);
+    await response.text();
+    expect(await delivered()).toHaveLength(0);
+  });
+
+  describe('with a short read deadline', () => {
+    const original = EsalesBeaconMiddleware.readTimeoutMs;
+    beforeEach(() => {
+      EsalesBeaconMiddleware.readTimeoutMs = 300;
+    });
+    afterEach(() => {
+      EsalesBeaconMiddleware.readTimeoutMs = original;
+    });
+
+    it('answers a body that stops coming 408 with Connection: close, within the deadline', async () => {
+      const answer = await rawRequest(t, rawHead(t, 'Content-Length: 100'), '{"k', {
+        waitMs: 3_000,
+      });
+      expect(answer.status).toBe(408);
+      expect(answer.head.toLowerCase()).toContain('connection: close');
+      expect(answer.ms).toBeGreaterThanOrEqual(250);
+      expect(answer.ms).toBeLessThan(2_000);
+      expect(await delivered()).toHaveLength(0);
+    });
+
+    it('survives a client that aborts mid-body, and takes the next post', async () => {
+      const aborted = await rawRequest(t, rawHead(t, 'Content-Length: 100'), '{"k', {
+        abortAfterMs: 50,
+      });
+      expect(aborted.status).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await post(t, json({ kind: 'click', ticket: 't1' }))).status).toBe(204);
+      expect(await delivered()).toHaveLength(1);
+    });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['405', {}, 'GET'],
+    ['403', { 'sec-fetch-site': 'cross-site', origin: OTHER_ORIGIN }, 'POST'],
+    ['415', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST'],
+  ])('answers %s with Connection: close (the body is never read)', async (_, headers, method) => {
+    const answer = await post(t, method === 'GET' ? undefined : 'kind=click', headers, method);
+    expect(answer.status).toBe(Number(_));
+    expect(answer.headers.get('connection')).toBe('close');
+  });
+
   it('leaves the paths beside it to the app', async () => {
     const response = await fetch(`${t.url}${PATH}/more`, { method: 'POST' });
     expect(response.status).toBe(404);
@@ -309,6 +436,32 @@ describe.each<Platform>(['express', 'fastify'])('the beacon endpoint on %s', (pl
       expect(app.standIn.requests).toHaveLength(1);
     });
 
+    it('skips a post of an allowed origin without visitor cookies (no made-up visitor)', async () => {
+      const app = await start({ path: PATH, allowedOrigins: [OTHER_ORIGIN] });
+      const body = json({ kind: 'click', ticket: 't1' });
+      const crossSite = { 'sec-fetch-site': 'cross-site', origin: OTHER_ORIGIN, cookie: '' };
+      const answer = await post(app, body, crossSite);
+      expect(answer.status).toBe(204);
+      expect(answer.setCookies).toEqual([]);
+      expect(app.service.getStats().skippedBy.invalid).toBe(1);
+      // The app's own pages still get a new visitor.
+      const own = await post(app, body, { cookie: '' });
+      expect(own.status).toBe(204);
+      expect(own.setCookies).toHaveLength(2);
+      await app.service.flush(5_000);
+      expect(app.standIn.requests).toHaveLength(1);
+    });
+
+    it('refuses an Origin of the right host but another scheme (no Sec-Fetch-Site)', async () => {
+      const app = await start({ path: PATH });
+      const origin = app.url.replace(/^http:/, 'https:');
+      const answer = await post(app, json({ kind: 'click', ticket: 't1' }), {
+        'sec-fetch-site': '',
+        origin,
+      });
+      expect(answer.status).toBe(403);
+    });
+
     it('answers 429 with Retry-After past the rate limit', async () => {
       const app = await start({ path: PATH, rateLimit: { points: 3, durationS: 60 } });
       const body = json({ kind: 'click', ticket: 't1' });
@@ -319,16 +472,73 @@ describe.each<Platform>(['express', 'fastify'])('the beacon endpoint on %s', (pl
       expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
       await app.service.flush(5_000);
       expect(app.standIn.requests).toHaveLength(3);
+      expect(limited.headers.get('connection')).toBe('close');
     });
 
-    it('answers 204 while Elevate is down', async () => {
+    it('counts only posts that pass the method, origin and type checks', async () => {
+      const app = await start({ path: PATH, rateLimit: { points: 3, durationS: 60 } });
+      const body = json({ kind: 'click', ticket: 't1' });
+      for (let i = 0; i < 6; i++) {
+        const refused = await post(app, body, {
+          'sec-fetch-site': 'cross-site',
+          origin: OTHER_ORIGIN,
+        });
+        expect(refused.status).toBe(403);
+        expect((await post(app, body, { 'content-type': 'text/html' })).status).toBe(415);
+      }
+      expect((await post(app, body)).status).toBe(204);
+    });
+
+    it('keys the limit by the socket address when the forwarded one is no IP', async () => {
+      const app = await start(
+        { path: PATH, rateLimit: { points: 2, durationS: 60 } },
+        {},
+        { trustProxy: true },
+      );
+      const body = json({ kind: 'click', ticket: 't1' });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const junk = `${i}-${'z'.repeat(6_000)}`;
+        statuses.push((await post(app, body, { 'x-forwarded-for': junk })).status);
+      }
+      expect(statuses).toEqual([204, 204, 429]);
+      // A valid forwarded address is a client of its own.
+      expect((await post(app, body, { 'x-forwarded-for': '203.0.113.9' })).status).toBe(204);
+    });
+
+    it('shares one limit among new clients once it tracks maxRateLimitKeys', async () => {
+      const original = EsalesBeaconMiddleware.maxRateLimitKeys;
+      EsalesBeaconMiddleware.maxRateLimitKeys = 2;
+      try {
+        const app = await start(
+          { path: PATH, rateLimit: { points: 2, durationS: 60 } },
+          {},
+          { trustProxy: true },
+        );
+        const body = json({ kind: 'click', ticket: 't1' });
+        const statuses: number[] = [];
+        for (const client of ['1', '2', '3', '4', '5', '1']) {
+          const forwarded = { 'x-forwarded-for': `198.51.100.${client}` };
+          statuses.push((await post(app, body, forwarded)).status);
+        }
+        // Clients 1 and 2 are tracked; 3, 4 and 5 share the overflow bucket of 2 points.
+        expect(statuses).toEqual([204, 204, 204, 204, 429, 204]);
+      } finally {
+        EsalesBeaconMiddleware.maxRateLimitKeys = original;
+      }
+    });
+
+    it('answers 204 at once while Elevate hangs, the notification still in flight', async () => {
       const app = await start();
-      await app.standIn.close();
+      app.standIn.respondWith(() => 'hang');
       const started = Date.now();
       const answer = await post(app, json({ kind: 'non-esales-click', productKey: 'p1' }));
       expect(answer.status).toBe(204);
       expect(Date.now() - started).toBeLessThan(1_000);
+      await app.standIn.waitForRequests(1);
       expect(app.service.getStats().enqueued).toBe(1);
+      expect(app.service.getStats().sent).toBe(0);
+      expect(app.standIn.inFlight).toBe(1);
     });
 
     it('works with options from forRootAsync', async () => {

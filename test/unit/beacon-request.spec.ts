@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  beaconClientKey,
   beaconContentType,
+  beaconOrigin,
   checkBeaconFields,
   isAllowedBeaconOrigin,
   normaliseOrigin,
@@ -215,6 +217,54 @@ describe('isAllowedBeaconOrigin', () => {
     ['an Origin without Host', { origin: `https://${OWN}` }, false],
   ])('%s → %s', (_, headers, expected) => {
     expect(isAllowedBeaconOrigin(headers, allowed)).toBe(expected);
+  });
+});
+
+describe('isAllowedBeaconOrigin with the request protocol', () => {
+  it.each<[string, Record<string, string>, string, boolean]>([
+    ['an https Origin over https', { origin: `https://${OWN}`, host: OWN }, 'https', true],
+    ['an http Origin over https', { origin: `http://${OWN}`, host: OWN }, 'https', false],
+    ['an https Origin over http', { origin: `https://${OWN}`, host: OWN }, 'http', false],
+    ['an allowed Origin over another scheme', { origin: PARTNER, host: OWN }, 'http', true],
+    [
+      'Sec-Fetch-Site same-origin over another scheme (a TLS proxy)',
+      { 'sec-fetch-site': 'same-origin', origin: `https://${OWN}`, host: OWN },
+      'http',
+      true,
+    ],
+  ])('%s → %s', (_, headers, protocol, expected) => {
+    expect(isAllowedBeaconOrigin(headers, allowed, protocol)).toBe(expected);
+  });
+
+  it('tells the own pages from an allowed origin', () => {
+    expect(beaconOrigin({ 'sec-fetch-site': 'same-origin' }, allowed)).toBe('same-origin');
+    expect(beaconOrigin({ origin: `https://${OWN}`, host: OWN }, allowed, 'https')).toBe(
+      'same-origin',
+    );
+    expect(beaconOrigin({ 'sec-fetch-site': 'cross-site', origin: PARTNER }, allowed)).toBe(
+      'allowed',
+    );
+    expect(
+      beaconOrigin({ 'sec-fetch-site': 'cross-site', origin: 'https://x.example' }, allowed),
+    ).toBe(undefined);
+  });
+});
+
+describe('beaconClientKey', () => {
+  it.each<[string, string | undefined, string | undefined, string]>([
+    ['an IPv4 ip', '203.0.113.9', '127.0.0.1', '203.0.113.9'],
+    ['junk from X-Forwarded-For', 'z'.repeat(6_000), '127.0.0.1', '127.0.0.1'],
+    ['a list that is no single IP', '1.2.3.4, 5.6.7.8', '10.0.0.1', '10.0.0.1'],
+    ['no ip', undefined, '10.0.0.1', '10.0.0.1'],
+    ['an IPv4-mapped address', undefined, '::ffff:127.0.0.1', '127.0.0.1'],
+    ['an IPv6 address, by its /64', '2001:db8:1:2:3:4:5:6', undefined, '2001:db8:1:2::/64'],
+    ['another in the same /64', '2001:0db8:0001:0002:ffff::1', undefined, '2001:db8:1:2::/64'],
+    ['a compressed IPv6 address', '2001:db8::1', undefined, '2001:db8:0:0::/64'],
+    ['loopback IPv6', '::1', undefined, '0:0:0:0::/64'],
+    ['a zoned address', 'fe80::1%eth0', undefined, 'fe80:0:0:0::/64'],
+    ['nothing usable', 'junk', undefined, 'unknown'],
+  ])('%s → %s', (_, ip, remote, expected) => {
+    expect(beaconClientKey(ip, remote)).toBe(expected);
   });
 });
 
