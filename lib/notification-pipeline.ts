@@ -155,8 +155,12 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
    */
   async onApplicationShutdown(): Promise<void> {
     const { shutdownTimeoutMs } = this.options.delivery;
+    const started = Date.now();
     // The backend first: what it cannot hand over in time falls back to the engine, which drains.
     if (this.backend && this.options.enabled) {
+      // Jobs a backend's workers only wait with in the engine's lanes go back to their queue now,
+      // instead of being held until the workers are forced closed.
+      this.engine.releaseWaitingSingles();
       try {
         await this.backend.close(shutdownTimeoutMs);
       } catch (error) {
@@ -165,7 +169,8 @@ export class NotificationPipeline implements OnModuleInit, OnApplicationShutdown
         );
       }
     }
-    await this.engine.shutdown();
+    // One shutdownTimeoutMs in all: the engine drains for what the backend's close left of it.
+    await this.engine.shutdown(Math.max(0, shutdownTimeoutMs - (Date.now() - started)));
     this.telemetry?.close();
     // Held-back warnings are reported now, not by a timer that outlives the app.
     this.warnings.flush();

@@ -4,6 +4,7 @@ import {
   Queue,
   QueueEvents,
   RateLimitError,
+  UnrecoverableError,
   Worker,
   type Job,
   type JobsOptions,
@@ -27,7 +28,13 @@ import type {
 import { ESALES_LOGGER_CONTEXT } from '../esales.constants.js';
 import type { EsalesDeliveryError } from '../errors/esales.error.js';
 import type { PreparedNotification } from '../notifications/notification-kind.js';
-import { jobDataOf, jobIdOf, preparedOf, type EsalesBullmqJobData } from './job-data.js';
+import {
+  hasDedupeKey,
+  jobDataOf,
+  jobIdOf,
+  preparedOf,
+  type EsalesBullmqJobData,
+} from './job-data.js';
 import {
   errorOfReport,
   failureReportOf,
@@ -57,6 +64,11 @@ const UNBINDING_LIMITER = { max: 1_000_000_000, duration: 1_000 } as const;
 const FORCED_CLOSE_MS = 500;
 /** How long a job the engine could not take (shutting down, full) waits before it is offered again. */
 const REOFFER_DELAY_MS = 1_000;
+/**
+ * BullMQ's own attempt count for every job: never reached. The processor alone decides when a job
+ * is done (it counts HTTP attempts in the job's data); BullMQ only retries what it is told to.
+ */
+const NEVER_FAIL_ATTEMPTS = 1_000_000;
 
 type BulkJobs = Parameters<Queue['addBulk']>[0];
 
@@ -65,14 +77,13 @@ class NotWritten extends Error {}
 
 /**
  * Whether a failed write surely never reached Redis: the producer has no offline queue, so a
- * command it cannot send at once fails with this, before anything is written.
+ * command it cannot send at once fails with this, before anything is written. Anything else (a
+ * timeout, a connection cut, a `ReplyError` such as OOM) may have written part of the batch:
+ * `addBulk` is a pipeline, not a transaction, so the jobs before the failing one were added.
  */
 const surelyNotWritten = (error: unknown): boolean =>
   error instanceof NotWritten ||
-  (error instanceof Error &&
-    // Redis itself refused it (e.g. OOM under `maxmemory` with noeviction): addBulk is one
-    // MULTI/EXEC, so nothing of it was written.
-    (error.name === 'ReplyError' || /isn't writeable and enableOfflineQueue/.test(error.message)));
+  (error instanceof Error && /isn't writeable and enableOfflineQueue/.test(error.message));
 
 /** Whether Elevate surely did not count it: refused, or never arrived (a payment's key is free). */
 const givesKeyBack = (report: OutcomeReport): boolean =>
@@ -156,6 +167,8 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
   private producer!: Redis;
   /** The producer's queues, made once its connection is first ready. */
   private producerQueues: { readonly notifications: Queue; readonly payments: Queue } | undefined;
+  /** Makes the producer's queues when they are missing and the connection is ready. */
+  private makeQueues: () => void = () => undefined;
   /** The workers' queues (rate limits, job counts): on a connection that waits for Redis. */
   private queues!: { readonly notifications: Queue; readonly payments: Queue };
   /** The connection of the workers' queues (rate limits, job lookups, the events' start). */
@@ -230,7 +243,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     // BullMQ sets a connection up when the Queue is made, and on a connection without an offline
     // queue that fails while Redis is away: the producer's queues are made once it is ready.
     const makeQueues = (): void => {
-      if (this.producerQueues || this.closed) return;
+      if (this.producerQueues || this.closed || this.producer.status !== 'ready') return;
       const queueOptions = { connection: this.producer, skipWaitingForReady: true } as const;
       const queues = {
         notifications: new Queue(names.notifications, queueOptions),
@@ -238,8 +251,18 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       };
       for (const queue of Object.values(queues)) queue.on('error', () => undefined);
       this.producerQueues = queues;
+      // Their setup (INFO, once the connection is ready) may fail: queues whose setup failed stay
+      // broken, so they are dropped and made again on the next 'ready' (or sweep).
+      void Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady())).catch(() => {
+        if (this.producerQueues !== queues) return;
+        this.producerQueues = undefined;
+        for (const queue of Object.values(queues)) {
+          void settlesWithin(queue.close(), 1_000);
+        }
+      });
     };
-    if (this.producer.status === 'ready') makeQueues();
+    this.makeQueues = makeQueues;
+    makeQueues();
     this.producer.on('ready', () => {
       makeQueues();
       void this.rewriteUncertain();
@@ -286,8 +309,16 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       worker.on('error', () => undefined);
       // A payment Elevate surely did not count gives its dedupeKey (its job id) back at once.
       worker.on('completed', (job: Job<EsalesBullmqJobData>, report: unknown) => {
-        if (job.data.dedupeKey === undefined || !isOutcomeReport(report)) return;
+        if (!hasDedupeKey(job.data) || !isOutcomeReport(report)) return;
         if (givesKeyBack(report)) void job.remove().catch(() => undefined);
+      });
+      // Our processor returns every outcome and BullMQ never runs out of attempts: a job failed
+      // for good is one that is not ours, or one BullMQ failed itself. Observers hear of it here.
+      // A stalled payment is marked by the stall check and failed (`UnrecoverableError`, "job
+      // stalled more than allowable limit") by the worker that next takes it up: reported there.
+      worker.on('failed', (job: Job<EsalesBullmqJobData> | undefined, error: Error) => {
+        if (!job || job.finishedOn === undefined) return;
+        this.reportFailedJob(job, /stalled/i.test(error.message) ? 'stalled' : 'lost');
       });
       if (maxStalledCount === 0) {
         worker.on('stalled', () => {
@@ -371,51 +402,75 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       // Listening before the write: the outcome may be in the stream before addBulk resolves.
       await settlesWithin(this.listenForOutcomes(), 1_000);
     }
-    try {
-      await this.add(clicks, payments);
-      this.counts.toRedis += batch.length;
-    } catch (error) {
+    const queues = this.producerQueues;
+    const [clicksWritten, paymentsWritten] = await Promise.allSettled([
+      this.addTo(queues?.notifications, clicks),
+      this.addTo(queues?.payments, payments),
+    ]);
+    // Each queue on its own: one may have been written while the other failed.
+    for (const [result, payment] of [
+      [clicksWritten, false],
+      [paymentsWritten, true],
+    ] as const) {
+      const part = batch.filter((b) => (b.notification.kind === 'payment') === payment);
+      if (part.length === 0) continue;
+      if (result.status === 'fulfilled') {
+        this.counts.toRedis += part.length;
+        continue;
+      }
+      const error: unknown = result.reason;
       this.counts.writeFailures++;
       if (!surelyNotWritten(error)) {
-        // Sent, but no answer (a timeout, a connection lost mid-write): Redis may hold them. They
-        // are written again, same job ids, once Redis answers: a job that exists is not added twice.
-        this.uncertain.push({ batch, clicks, payments });
-        this.uncertainCount += batch.length;
+        // Sent, but no answer (a timeout, a connection lost mid-write) or refused part-way (a
+        // ReplyError such as OOM: addBulk is a pipeline, the jobs before it were added). They are
+        // written again, same job ids, once Redis answers: a job that exists is not added twice.
+        this.uncertain.push({
+          batch: part,
+          clicks: payment ? [] : clicks,
+          payments: payment ? payments : [],
+        });
+        this.uncertainCount += part.length;
         this.warnings.warn(
           'bullmq:uncertain',
           () =>
-            `Writing ${batch.length} notification(s) to Redis got no answer (${describeError(error)}): ` +
-            'writing them again (same job ids) once Redis answers',
+            `Writing ${part.length} notification(s) to Redis failed or got no answer ` +
+            `(${describeError(error)}): writing them again (same job ids) once Redis answers`,
         );
-        return;
+        continue;
       }
       // Not written (the producer has no offline queue: a command it cannot send fails at once).
       // These go to the in-memory engine instead, and are delivered from there.
       this.warnings.warn(
         'bullmq:write',
         () =>
-          `Could not write ${batch.length} notification(s) to Redis (${describeError(error)}): ` +
+          `Could not write ${part.length} notification(s) to Redis (${describeError(error)}): ` +
           'delivering them from memory',
       );
-      for (const { notification } of batch) {
+      for (const { notification } of part) {
         const id = jobIdOf(notification);
         const waiting = this.pending.get(id)?.filter((p) => p.notification !== notification);
         if (waiting?.length) this.pending.set(id, waiting);
         else this.pending.delete(id);
       }
-      for (const { notification, target, completion } of batch) {
+      for (const { notification, target, completion } of part) {
         this.counts.toMemory++;
         this.context.deliverInMemory(notification, target, completion, true);
       }
     }
   }
 
+  private async addTo(queue: Queue | undefined, jobs: BulkJobs): Promise<void> {
+    if (jobs.length === 0) return;
+    if (!queue) throw new NotWritten('the connection to Redis was never ready');
+    await queue.addBulk(jobs);
+  }
+
   private async add(clicks: BulkJobs, payments: BulkJobs): Promise<void> {
     const queues = this.producerQueues;
     if (!queues) throw new NotWritten('the connection to Redis was never ready');
     await Promise.all([
-      clicks.length > 0 ? queues.notifications.addBulk(clicks) : undefined,
-      payments.length > 0 ? queues.payments.addBulk(payments) : undefined,
+      this.addTo(queues.notifications, clicks),
+      this.addTo(queues.payments, payments),
     ]);
   }
 
@@ -443,7 +498,8 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     const keep = payment ? KEEP_FINISHED_PAYMENTS_S : KEEP_FINISHED_S;
     return {
       jobId,
-      attempts: this.context.settings.maxAttempts,
+      // The processor decides when a job is done; BullMQ must never fail one for its attempts.
+      attempts: NEVER_FAIL_ATTEMPTS,
       backoff: { type: 'custom' },
       removeOnComplete: { age: keep, count: KEPT_JOBS },
       removeOnFail: { age: keep, count: KEPT_JOBS },
@@ -594,6 +650,7 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
    * that finished settles as if heard; one gone from Redis past its budget and grace is `lost`.
    */
   private async sweep(): Promise<void> {
+    this.makeQueues();
     void this.rewriteUncertain();
     void this.stopListeningIfIdle(Date.now());
     if (this.sweeping || this.pending.size === 0 || this.producer.status !== 'ready') return;
@@ -605,10 +662,17 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
         if (!oldest || now - oldest.queuedAt < SWEEP_INTERVAL_MS) continue;
         const queue = oldest.notification.kind === 'payment' ? 'payments' : 'notifications';
         const job = await withTimeout(this.queues[queue].getJob(jobId), 1_000).catch(() => null);
-        if (job?.finishedOn !== undefined) {
-          if (job.failedReason) this.heardFailed(jobId, job.failedReason);
-          else this.heard(jobId, job.returnvalue);
-        } else if (!job && oldest.giveUpAt <= now) {
+        if (job?.finishedOn !== undefined && isOutcomeReport(job.returnvalue)) {
+          // Completed with our report. BullMQ never clears `failedReason`: a job retried and then
+          // completed still has the reason of its last retry.
+          this.heard(jobId, job.returnvalue);
+        } else if (job?.finishedOn !== undefined && job.failedReason) {
+          this.heardFailed(jobId, job.failedReason);
+        } else if (job?.finishedOn !== undefined) {
+          this.heard(jobId, job.returnvalue);
+        } else if (oldest.giveUpAt <= now) {
+          // Gone from Redis, or still there past its budget and grace (no worker anywhere takes
+          // it up): send…() is not left waiting for ever.
           this.pending.delete(jobId);
           for (const pending of waiting) this.giveUp(pending, 'lost', 0);
         }
@@ -619,6 +683,30 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
   }
 
   // --- worker ------------------------------------------------------------------------------
+
+  /** A job BullMQ failed itself (stalled payment, broken job): its outcome for the observers. */
+  private reportFailedJob(job: Job<EsalesBullmqJobData>, reason: 'stalled' | 'lost'): void {
+    const notification = preparedOf(job.data);
+    if (!notification) {
+      this.warnings.warn(
+        'bullmq:foreign-job',
+        () => `Job ${job.id ?? ''} is not a nestjs-esales notification (version 1): failed`,
+      );
+      return;
+    }
+    const attempts = job.data.attemptsMade ?? 0;
+    const createdAt = typeof job.data.createdAt === 'number' ? job.data.createdAt : undefined;
+    this.context.settled({
+      notification,
+      outcome: 'failed',
+      attempts,
+      // Nobody knows: a payment's key stays claimed.
+      mayHaveArrived: true,
+      dropReason: undefined,
+      error: undeliveredError(notification, job.data.endpoint, reason, attempts),
+      durationMs: createdAt === undefined ? undefined : Date.now() - createdAt,
+    });
+  }
 
   private fullAttemptMs(): number {
     const { requestTimeoutMs, deliveryTimeoutMs } = this.context.settings;
@@ -632,12 +720,47 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
   ): Promise<OutcomeReport> {
     const notification = preparedOf(job.data);
     if (!notification) {
-      throw new Error(`job ${job.id ?? ''} is not a nestjs-esales notification (version 1)`);
+      // Never retried: BullMQ fails it, and the 'failed' listener warns of it.
+      throw new UnrecoverableError(
+        `job ${job.id ?? ''} is not a nestjs-esales notification (version 1)`,
+      );
     }
+    try {
+      return await this.processOurs(queue, job, token, notification);
+    } catch (error) {
+      if (
+        error instanceof RetryLater ||
+        error instanceof RateLimitError ||
+        error instanceof DelayedError
+      ) {
+        throw error;
+      }
+      // Redis failed under us (updateData, rateLimit, moveToDelayed) or a bug: a retry, never a
+      // failure BullMQ decides on. The budget, checked first on every pickup, bounds the retries.
+      throw new RetryLater(
+        this.context.settings.retryBaseDelayMs,
+        undeliveredError(notification, job.data.endpoint, 'lost', job.data.attemptsMade ?? 0),
+      );
+    }
+  }
+
+  /** Hands the job back to Redis, offered again soon; no attempt spent. */
+  private async reoffer(job: Job<EsalesBullmqJobData>, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + REOFFER_DELAY_MS, token);
+    throw new DelayedError();
+  }
+
+  private async processOurs(
+    queue: Queue,
+    job: Job<EsalesBullmqJobData>,
+    token: string | undefined,
+    notification: PreparedNotification,
+  ): Promise<OutcomeReport> {
     const { settings } = this.context;
     const target: DeliveryTarget = { clusterUrl: job.data.clusterUrl, endpoint: job.data.endpoint };
-    // Every time it was taken up, this one included: attempts made, or about to be.
-    const attempts = job.attemptsStarted;
+    // HTTP attempts made before this pickup, in any instance (BullMQ's attemptsStarted also counts
+    // pickups that were only re-offered or rate-limited).
+    const before = job.data.attemptsMade ?? 0;
     const deadline = job.data.createdAt + settings.deliveryTimeoutMs;
     const budgetMs = deadline - Date.now();
     const earlier: Earlier = {
@@ -650,14 +773,19 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       made: number,
       failure?: AttemptFailure,
     ): OutcomeReport => this.finish(notification, target, outcome, made, failure, earlier);
-    if (budgetMs < this.fullAttemptMs()) return finish('expired', attempts - 1);
-    const result = await this.context.attemptOnce(notification, target, budgetMs, attempts - 1);
+    if (budgetMs < this.fullAttemptMs()) return finish('expired', before);
+    // A job waiting in the lane (breaker open, limit low) is active in BullMQ: a crash would fail a
+    // payment never sent, a shutdown would force it closed. It waits there a lock's length at most,
+    // then goes back to Redis.
+    const laneBudgetMs = Math.min(budgetMs, this.settings.lockDurationMs + this.fullAttemptMs());
+    const result = await this.context.attemptOnce(notification, target, laneBudgetMs, before);
     if (!result.attempted) {
-      if (result.expired) return finish('expired', attempts - 1);
-      // The engine is full or shutting down: offered again soon, no attempt spent.
-      await job.moveToDelayed(Date.now() + REOFFER_DELAY_MS, token);
-      throw new DelayedError();
+      const ownBudgetLeft = deadline - Date.now() >= this.fullAttemptMs() + REOFFER_DELAY_MS;
+      if (result.expired && !ownBudgetLeft) return finish('expired', before);
+      // The engine is full or shutting down, or the lane wait was capped: offered again soon.
+      return this.reoffer(job, token);
     }
+    const attempts = before + 1;
     const failure = result.failure;
     if (!failure) return finish('sent', attempts);
     if (!failure.retryable) {
@@ -673,25 +801,38 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
       return finish('expired', attempts, failure);
     }
     // Kept with the job for the attempt after this one, in whichever instance runs it.
-    await job.updateData({
-      ...job.data,
-      lastFailure: failureReportOf(failure, settings.requestTimeoutMs),
-      mayHaveArrived: earlier.mayHaveArrived || !failure.notReceived,
-    });
+    try {
+      await job.updateData({
+        ...job.data,
+        attemptsMade: attempts,
+        lastFailure: failureReportOf(failure, settings.requestTimeoutMs),
+        mayHaveArrived: earlier.mayHaveArrived || !failure.notReceived,
+      });
+    } catch {
+      // Not kept: retried all the same (the count may come out one short).
+      throw new RetryLater(delay, failure.error);
+    }
     const status = failure.error.status;
     if (asked !== undefined && (status === 429 || status === 503)) {
       // The cluster asked everyone to wait: every worker of this queue holds back.
       const hold = Math.min(asked, Math.max(settings.retryMaxDelayMs, settings.breakerCooldownMs));
-      await queue.rateLimit(hold);
+      try {
+        await queue.rateLimit(hold);
+      } catch {
+        throw new RetryLater(delay, failure.error);
+      }
       throw new RateLimitError();
     }
     throw new RetryLater(delay, failure.error);
   }
 
-  /** The engine's backoff curve (decorrelated jitter), `attempts` steps in. */
+  /**
+   * The engine's backoff curve (decorrelated jitter) as the engine walks it: after attempt `n` it
+   * waits the delay of step `n + 1` (`(backoff ?? curve.next()).next()` in `afterAttempt`).
+   */
   private backoffAfter(attempts: number): number {
     let step: IBackoff<unknown> = this.backoff.next();
-    for (let i = 1; i < attempts; i++) step = step.next(undefined);
+    for (let i = 0; i < attempts; i++) step = step.next(undefined);
     return step.duration;
   }
 
@@ -792,6 +933,8 @@ export class BullmqDeliveryBackend implements EsalesDeliveryBackend {
     if (this.closed) return;
     this.closed = true;
     const end = Date.now() + deadlineMs;
+    // No new jobs from now on (the engine already handed back those only waiting in its lanes).
+    for (const worker of this.workers) void worker.pause(true).catch(() => undefined);
     await this.flush(Math.max(0, deadlineMs / 2));
     clearInterval(this.sweepTimer);
     const left = (): number => Math.max(0, end - Date.now());

@@ -21,6 +21,12 @@ export interface EsalesBullmqJobData {
   readonly body: string;
   /** `''`, or a payment's `?paymentToken=…`. */
   readonly query: string;
+  /**
+   * Whether the payment has a `dedupeKey` (its job id holds a hash of it). The key itself, the
+   * app's order id, stays with the sender. Jobs of earlier releases hold the key as `dedupeKey`.
+   */
+  readonly dedupe?: true;
+  /** @deprecated Written by earlier releases only: read, never written. */
   readonly dedupeKey?: string;
   readonly clusterUrl: string;
   readonly endpoint: string;
@@ -30,7 +36,16 @@ export interface EsalesBullmqJobData {
   readonly lastFailure?: FailureReport;
   /** … and whether any attempt so far may have reached Elevate. */
   readonly mayHaveArrived?: boolean;
+  /**
+   * HTTP attempts made so far, in any instance. Not BullMQ's `attemptsStarted`, which also counts
+   * every pickup that only re-offered the job (engine full, lane wait capped) or was rate-limited.
+   */
+  readonly attemptsMade?: number;
 }
+
+/** Whether a job is a payment with a `dedupeKey` (this release's form, or an earlier one's). */
+export const hasDedupeKey = (data: EsalesBullmqJobData): boolean =>
+  data.dedupe === true || data.dedupeKey !== undefined;
 
 /** What a job holds: the wire form only (keys, token and product are in the body already). */
 export const jobDataOf = (
@@ -44,7 +59,7 @@ export const jobDataOf = (
   id: notification.id,
   body: notification.body,
   query: notification.query,
-  ...(notification.dedupeKey !== undefined ? { dedupeKey: notification.dedupeKey } : {}),
+  ...(notification.dedupeKey !== undefined ? { dedupe: true as const } : {}),
   clusterUrl: target.clusterUrl,
   endpoint: target.endpoint,
   createdAt,

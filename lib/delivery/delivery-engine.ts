@@ -133,6 +133,8 @@ export class DeliveryEngine {
   private pumpScheduled = false;
   private shutdownPromise: Promise<void> | undefined;
   private closed = false;
+  /** Set by `releaseWaitingSingles`: `attemptOnce` takes no more jobs. */
+  private singlesReleased = false;
 
   /**
    * The least budget an attempt starts with: `requestTimeoutMs`, or half the budget when that is
@@ -235,7 +237,7 @@ export class DeliveryEngine {
         timer: undefined,
         single,
       };
-      if (this.closed) return this.finish(job, 'dropped', 'shutdown');
+      if (this.closed || this.singlesReleased) return this.finish(job, 'dropped', 'shutdown');
       if (this.waiting >= this.settings.maxQueueSize) {
         return this.finish(job, 'dropped', 'queue-full');
       }
@@ -243,6 +245,34 @@ export class DeliveryEngine {
       this.waiting++;
       this.schedulePump();
     });
+  }
+
+  /**
+   * At shutdown, before a backend's workers stop: every `attemptOnce` job still waiting in a lane
+   * (not yet started) comes back at once as not attempted (`dropReason: 'shutdown'`), so the backend
+   * hands it back to its queue instead of holding it; later `attemptOnce` calls come back so too.
+   * Attempts in flight finish as usual. Returns how many were released.
+   */
+  releaseWaitingSingles(): number {
+    this.singlesReleased = true;
+    let released = 0;
+    for (const lane of this.lanes.values()) {
+      for (const list of [lane.queue, lane.ready]) {
+        const kept: Job[] = [];
+        for (const job of list.drain()) {
+          if (!job.single) {
+            kept.push(job);
+            continue;
+          }
+          this.waiting--;
+          released++;
+          this.finish(job, 'dropped', 'shutdown');
+        }
+        for (const job of kept) list.push(job);
+      }
+    }
+    this.notifyIfIdle();
+    return released;
   }
 
   /** Counts a notification of `kind` that was not enqueued. */
@@ -295,13 +325,16 @@ export class DeliveryEngine {
    * Drains for up to `shutdownTimeoutMs`, abandons what is left (counted as dropped and abandoned,
    * logged once), then closes the transport. Later notifications are dropped. Idempotent.
    */
-  shutdown(): Promise<void> {
-    this.shutdownPromise ??= this.drainAndClose();
+  shutdown(
+    /** How long the drain may take; `shutdownTimeoutMs` unless a backend's close took part of it. */
+    timeoutMs: number = this.settings.shutdownTimeoutMs,
+  ): Promise<void> {
+    this.shutdownPromise ??= this.drainAndClose(Math.max(0, timeoutMs));
     return this.shutdownPromise;
   }
 
-  private async drainAndClose(): Promise<void> {
-    await this.flush(this.settings.shutdownTimeoutMs);
+  private async drainAndClose(timeoutMs: number): Promise<void> {
+    await this.flush(timeoutMs);
     this.closed = true;
     // Not the flush's verdict: something may have been enqueued since it resolved.
     if (!this.isIdle()) this.abandonAll();

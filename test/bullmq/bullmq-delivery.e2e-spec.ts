@@ -9,6 +9,7 @@ import { EsalesBadRequestError } from '../../lib/errors/esales-bad-request.error
 import { EsalesCustomerKeyRejectedError } from '../../lib/errors/esales-customer-key-rejected.error.js';
 import { EsalesServerError } from '../../lib/errors/esales-server.error.js';
 import { EsalesUndeliveredError } from '../../lib/errors/esales-undelivered.error.js';
+import { ESALES_DELIVERY_BACKEND } from '../../lib/esales.constants.js';
 import { NonEsalesClick } from '../../lib/notifications/index.js';
 import { prepareNotification } from '../../lib/notifications/prepare-notification.js';
 import { ElevateStandIn } from '../../lib/testing/elevate-stand-in.js';
@@ -47,15 +48,24 @@ afterAll(async () => {
 
 /** An app on the BullMQ backend, on a queue of its own unless `queueName` shares one. */
 async function bullmqApp(
-  options: Partial<EsalesModuleOptions> & { queueName?: string; worker?: boolean } = {},
+  options: Partial<EsalesModuleOptions> & {
+    queueName?: string;
+    worker?: boolean;
+    lockDurationMs?: number;
+  } = {},
   standIn?: ElevateStandIn,
 ): Promise<TestApp> {
-  const { queueName = `q${++queueNumber}`, worker = true, ...rest } = options;
+  const { queueName = `q${++queueNumber}`, worker = true, lockDurationMs, ...rest } = options;
   const t = await testApp({
     ...(standIn ? { standIn } : {}),
     options: {
       delivery: 'bullmq',
-      bullmq: { redisUrl: redis.url, queueName, worker },
+      bullmq: {
+        redisUrl: redis.url,
+        queueName,
+        worker,
+        ...(lockDurationMs !== undefined ? { lockDurationMs } : {}),
+      },
       ...rest,
     },
   });
@@ -251,6 +261,8 @@ describe("delivery: 'bullmq'", () => {
       const [job] = await queue.getCompleted();
       expect(job?.opts.removeOnComplete).toEqual({ age: 3_600, count: 10_000 });
       expect(job?.opts.removeOnFail).toEqual({ age: 3_600, count: 10_000 });
+      // BullMQ never fails a job for its attempts: the processor decides.
+      expect(job?.opts.attempts).toBe(1_000_000);
     } finally {
       await queue.close();
       connection.disconnect();
@@ -316,6 +328,166 @@ describe("delivery: 'bullmq'", () => {
     await until(() => t.service.getStats().backend['redis'] === 'up', 10_000);
     await t.service.sendNonEsalesClick(click('p2'));
     expect(t.service.getStats().backend).toMatchObject({ toMemory: 1, toRedis: 1 });
+  });
+});
+
+/** White-box access to the backend's internals, for what a test cannot provoke from outside. */
+interface BackendInternals {
+  pending: Map<string, Pending[]>;
+  sweep(): Promise<void>;
+  rewriteUncertain(): Promise<void>;
+  producerQueues: { notifications: Queue; payments: Queue } | undefined;
+}
+interface Pending {
+  readonly notification: unknown;
+  readonly endpoint: string;
+  readonly completion: { resolve(): void; reject(error: unknown): void } | undefined;
+  readonly queuedAt: number;
+  readonly giveUpAt: number;
+}
+const internalsOf = (t: TestApp): BackendInternals =>
+  t.app.get<unknown>(ESALES_DELIVERY_BACKEND) as BackendInternals;
+
+const prepared = (id: string) => {
+  const notification = prepareNotification(NonEsalesClick, click('p', { id }), {
+    defaultMarket: 'UK',
+    privateKey: () => undefined,
+  });
+  if (Array.isArray(notification)) throw new Error('expected a valid notification');
+  return notification;
+};
+
+describe("delivery: 'bullmq' (review fixes)", () => {
+  it('sweep: a job retried, then completed, settles as sent although BullMQ kept its failedReason', async () => {
+    const standIn = await ElevateStandIn.start({ privateKey: TEST_PRIVATE_KEY });
+    try {
+      const producer = await bullmqApp({ queueName: 'swept', worker: false }, standIn);
+      const deliverer = await bullmqApp({ queueName: 'swept' }, standIn);
+      let calls = 0;
+      standIn.respondWith(() => (++calls === 1 ? { status: 500 } : undefined));
+      await deliverer.service.sendNonEsalesClick(click('p', { id: 'swept-1' }));
+      const jobId = jobIdOf(prepared('swept-1'));
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const queue = new Queue('swept', { connection });
+      try {
+        const job = await queue.getJob(jobId);
+        expect(job?.failedReason).toBeTruthy();
+      } finally {
+        await queue.close();
+        connection.disconnect();
+      }
+      // As if the producer had missed the job's events: only the sweep can settle it.
+      const internals = internalsOf(producer);
+      const settled = new Promise<string>((resolve) => {
+        internals.pending.set(jobId, [
+          {
+            notification: prepared('swept-1'),
+            endpoint: `${standIn.url}/x`,
+            completion: { resolve: () => resolve('sent'), reject: () => resolve('rejected') },
+            queuedAt: Date.now() - 60_000,
+            giveUpAt: Date.now() + 60_000,
+          },
+        ]);
+      });
+      await internals.sweep();
+      expect(await settled).toBe('sent');
+      expect(producer.service.getStats().failed).toBe(0);
+    } finally {
+      for (const app of apps.splice(0)) await app.close();
+      await standIn.close();
+    }
+  });
+
+  it('sweep: gives up on a job still waiting past its budget and grace (no worker anywhere)', async () => {
+    const t = await bullmqApp({ worker: false });
+    const outcome = t.service
+      .sendNonEsalesClick(click('p', { id: 'nobody' }))
+      .catch((e: unknown) => e);
+    await until(() => t.service.getStats().backend['toRedis'] === 1);
+    const internals = internalsOf(t);
+    for (const [id, waiting] of internals.pending) {
+      internals.pending.set(
+        id,
+        waiting.map((p) => ({ ...p, queuedAt: Date.now() - 60_000, giveUpAt: Date.now() - 1 })),
+      );
+    }
+    await internals.sweep();
+    const error = await outcome;
+    expect(error).toBeInstanceOf(EsalesUndeliveredError);
+    expect(error).toMatchObject({ reason: 'lost' });
+  });
+
+  it('a write refused part-way (ReplyError) is re-written with the same ids, not delivered from memory', async () => {
+    const t = await bullmqApp();
+    const internals = internalsOf(t);
+    const payments = internals.producerQueues!.payments;
+    const addBulk = payments.addBulk.bind(payments);
+    let refused = false;
+    // Redis took the jobs, then refused a later command of the pipeline (e.g. OOM).
+    payments.addBulk = async (jobs) => {
+      const added = await addBulk(jobs);
+      if (refused) return added;
+      refused = true;
+      const error = new Error('OOM command not allowed when used memory > maxmemory');
+      error.name = 'ReplyError';
+      throw error;
+    };
+    const payment = {
+      market: 'UK',
+      customerKey: CUSTOMER,
+      sessionKey: SESSION,
+      lines: [{ productKey: 'order-line', quantity: 1, sellingPrice: 100 }],
+    };
+    t.service.enqueueNonEsalesClick(click('with-payment'));
+    t.service.enqueuePayment(payment);
+    await until(() => t.service.getStats().backend['uncertain'] === 1);
+    expect(t.service.getStats().backend).toMatchObject({ toMemory: 0, toRedis: 1 });
+    await internals.rewriteUncertain();
+    await until(() => t.service.getStats().sent === 2);
+    expect(t.service.getStats().backend).toMatchObject({ toMemory: 0, toRedis: 2, uncertain: 0 });
+    expect(t.standIn.requestsOf('payment')).toHaveLength(1);
+  });
+
+  it('counts its own HTTP attempts: a job re-offered while the breaker is open spends none', async () => {
+    const delivered: EsalesDeliveryEvent[] = [];
+    const t = await bullmqApp({
+      lockDurationMs: 200,
+      requestTimeoutMs: 200,
+      breakerThreshold: 1,
+      breakerCooldownMs: 1_500,
+      retryBaseDelayMs: 10,
+      maxAttempts: 2,
+      onDelivered: (event) => void delivered.push(event),
+    });
+    let calls = 0;
+    t.standIn.respondWith(() => (++calls === 1 ? { status: 500 } : undefined));
+    await t.service.sendNonEsalesClick(click('p', { id: 'breaker' }));
+    // Picked up several times while the breaker was open (the lane wait is capped at the lock),
+    // yet only two HTTP attempts, and maxAttempts (2) not exceeded by those pickups.
+    expect(calls).toBe(2);
+    expect(delivered).toEqual([expect.objectContaining({ attempts: 2 })]);
+  });
+
+  it('keeps a payment’s clear dedupeKey out of Redis', async () => {
+    const t = await bullmqApp();
+    await t.service.sendPayment(
+      {
+        market: 'UK',
+        customerKey: CUSTOMER,
+        sessionKey: SESSION,
+        lines: [{ productKey: 'order-line', quantity: 1, sellingPrice: 100 }],
+      },
+      { dedupeKey: 'order-secret-4711' },
+    );
+    const keys = (await redis.command('KEYS', '*')) as string[];
+    let everything = '';
+    for (const key of keys) {
+      if ((await redis.command('TYPE', key)) === 'hash') {
+        everything += JSON.stringify(await redis.command('HGETALL', key));
+      }
+    }
+    expect(everything).toContain('order-line');
+    expect(everything).not.toContain('order-secret-4711');
   });
 });
 
