@@ -8,12 +8,13 @@ import type {
   EsalesHttpRequest,
   EsalesVisitor,
 } from '../click-tracking/click-tracking-options.interface.js';
-import {
-  appendSetCookies,
-  readVisitorCookies,
-  visitorCookie,
-} from '../click-tracking/visitor-cookies.js';
+import { appendSetCookies, readVisitorCookies } from '../click-tracking/visitor-cookies.js';
 import { describeError, isThenable } from '../common/app-code.js';
+import {
+  assignedVisitorCookies,
+  consented,
+  tokenVerifies,
+} from '../click-tracking/visitor-checks.js';
 import type { BeaconSettings, ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import {
   BEACON_DEFAULTS,
@@ -223,7 +224,7 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
       answer(response, 204);
       return;
     }
-    if (!this.consented(tracked)) {
+    if (!consented(this.options, this.pipeline.warnings, tracked)) {
       this.pipeline.skip('noConsent', kind.name);
       answer(response, 204);
       return;
@@ -269,7 +270,14 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
     if (prepared === 'answered') return;
     // Like a redirect would: a visitor without the Apptus cookies continues as the one sent.
     const cookies =
-      prepared && settings.assignVisitorCookies ? this.visitorCookies(request, visitor) : [];
+      prepared && settings.assignVisitorCookies
+        ? assignedVisitorCookies(
+            this.options,
+            this.pipeline.cookieSecurity,
+            request,
+            visitor.assigned,
+          )
+        : [];
     if (cookies.length > 0) appendSetCookies(response, cookies);
     answer(response, 204);
     // Hand-off only: O(1); delivery happens later, off the request path, and is never awaited.
@@ -311,7 +319,7 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
     if (
       prepared &&
       CustomerKeyAuthentication.isSignedInCustomerKey(prepared.customerKey) &&
-      !this.tokenVerifies(prepared.market, prepared.customerKey, notification['token'])
+      !tokenVerifies(this.options, prepared.market, prepared.customerKey, notification['token'])
     ) {
       this.pipeline.skip('customerKeyNotVerified', kind.name);
       return undefined;
@@ -394,26 +402,6 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
     return readStream(request, limit, tooLarge, EsalesBeaconMiddleware.readTimeoutMs);
   }
 
-  /** `consent(request)`, as click tracking asks it: false, a throw or a promise mean no. */
-  private consented(request: EsalesHttpRequest): boolean {
-    const consent = this.options.clickTracking.consent;
-    if (!consent) return true;
-    try {
-      const given: unknown = consent(request);
-      if (isThenable(given)) {
-        given.then(undefined, () => undefined);
-        throw new Error('consent returned a promise: it must be synchronous');
-      }
-      return given === true;
-    } catch (error) {
-      this.pipeline.warnings.warn(
-        'consent',
-        () => `Treated a request as not consented: consent threw: ${describeError(error)}`,
-      );
-      return false;
-    }
-  }
-
   /**
    * The module's `resolveVisitor` when it returns one, else the Apptus cookies; never the body.
    * Missing keys get fresh UUIDs, set as cookies on the answer.
@@ -435,33 +423,6 @@ export class EsalesBeaconMiddleware implements NestMiddleware {
     if (!sameOrigin && !cookies.customerKey && !cookies.sessionKey) return undefined;
     const customerKey = cookies.customerKey ?? (assigned.customerKey = randomUUID());
     return { customerKey, sessionKey, token: cookies.token ?? null, assigned };
-  }
-
-  private tokenVerifies(market: string, customerKey: string, token: unknown): boolean {
-    const privateKey = this.options.privateKey(market);
-    // Without a private key there is nothing to check against; Elevate decides.
-    if (privateKey === undefined) return true;
-    return (
-      typeof token === 'string' && CustomerKeyAuthentication.verify(privateKey, customerKey, token)
-    );
-  }
-
-  private visitorCookies(request: BeaconHttpRequest, visitor: BeaconVisitor): string[] {
-    const { assigned } = visitor;
-    if (!assigned.sessionKey && !assigned.customerKey) return [];
-    const { cookieNames, cookieDomain } = this.options.clickTracking;
-    const attributes = {
-      secure: this.pipeline.cookieSecurity.secure(request),
-      ...(cookieDomain ? { domain: cookieDomain } : {}),
-    };
-    const cookies: string[] = [];
-    if (assigned.sessionKey) {
-      cookies.push(visitorCookie(cookieNames.sessionKey, assigned.sessionKey, attributes));
-    }
-    if (assigned.customerKey) {
-      cookies.push(visitorCookie(cookieNames.customerKey, assigned.customerKey, attributes));
-    }
-    return cookies;
   }
 }
 

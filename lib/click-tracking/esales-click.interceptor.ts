@@ -17,6 +17,7 @@ import { describeError, isThenable } from '../common/app-code.js';
 import { quote } from '../common/sanitize.js';
 import type { ResolvedEsalesOptions } from '../config/resolve-esales-options.js';
 import { RateLimitedLog } from '../common/rate-limited-log.js';
+import { assignedVisitorCookies, consented, tokenVerifies } from './visitor-checks.js';
 import { ESALES_LOGGER_CONTEXT, ESALES_RESOLVED_OPTIONS } from '../esales.constants.js';
 import { EsalesConfigError } from '../errors/esales-config.error.js';
 import { NotificationPipeline } from '../notification-pipeline.js';
@@ -37,7 +38,6 @@ import {
   readVisitorCookies,
   onSuccessfulHead,
   setCookieNameValue,
-  visitorCookie,
   type RawResponse,
 } from './visitor-cookies.js';
 
@@ -307,7 +307,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
         this.logger.debug('Skipped a click from a bot (ignoreBots)');
         return undefined;
       }
-      if (!this.consented(request)) {
+      if (!consented(this.options, this.warnings, request)) {
         this.pipeline.skip('noConsent', kind.name);
         return undefined;
       }
@@ -337,7 +337,14 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       };
       const prepared = this.prepareVerified(kind, notification);
       if (!prepared) return undefined;
-      const cookies = settings.assignVisitorCookies ? this.visitorCookies(request, visitor) : [];
+      const cookies = settings.assignVisitorCookies
+        ? assignedVisitorCookies(
+            this.options,
+            this.pipeline.cookieSecurity,
+            request,
+            visitor.assigned,
+          )
+        : [];
       return { kind, notification, prepared, cookies, fromApp: undefined };
     } catch (error) {
       this.pipeline.skip('invalid', kind.name);
@@ -357,7 +364,7 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
     const { token } = notification;
     if (
       CustomerKeyAuthentication.isSignedInCustomerKey(prepared.customerKey) &&
-      !this.tokenVerifies(prepared.market, prepared.customerKey, token)
+      !tokenVerifies(this.options, prepared.market, prepared.customerKey, token)
     ) {
       this.pipeline.skip('customerKeyNotVerified', kind.name);
       this.logger.debug(
@@ -367,29 +374,6 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       return undefined;
     }
     return prepared;
-  }
-
-  /**
-   * `consent(request)`: false (or a throw, or a promise: resolvers are synchronous) means no cookie
-   * and no notification for this request.
-   */
-  private consented(request: EsalesHttpRequest): boolean {
-    const consent = this.options.clickTracking.consent;
-    if (!consent) return true;
-    try {
-      const given: unknown = consent(request);
-      if (isThenable(given)) {
-        given.then(undefined, () => undefined);
-        throw new Error('consent returned a promise: it must be synchronous');
-      }
-      return given === true;
-    } catch (error) {
-      this.warnings.warn(
-        'consent',
-        () => `Treated a request as not consented: consent threw: ${describeError(error)}`,
-      );
-      return false;
-    }
   }
 
   /**
@@ -473,33 +457,6 @@ export class EsalesClickInterceptor implements NestInterceptor, OnModuleInit {
       this.botVerdicts.set(userAgent, bot);
     }
     return bot;
-  }
-
-  private tokenVerifies(market: string, customerKey: string, token: string | null): boolean {
-    const privateKey = this.options.privateKey(market);
-    // Without a private key there is nothing to check against; Elevate decides.
-    if (privateKey === undefined) return true;
-    return token !== null && CustomerKeyAuthentication.verify(privateKey, customerKey, token);
-  }
-
-  private visitorCookies(request: EsalesHttpRequest, visitor: EsalesResolvedVisitor): string[] {
-    // The common case, a returning visitor: nothing to set (and Express's `protocol` getter unread).
-    if (!visitor.assigned.sessionKey && !visitor.assigned.customerKey) return [];
-    const { cookieNames, cookieDomain } = this.options.clickTracking;
-    const attributes = {
-      secure: this.pipeline.cookieSecurity.secure(request),
-      ...(cookieDomain ? { domain: cookieDomain } : {}),
-    };
-    const cookies: string[] = [];
-    if (visitor.assigned.sessionKey) {
-      cookies.push(visitorCookie(cookieNames.sessionKey, visitor.assigned.sessionKey, attributes));
-    }
-    if (visitor.assigned.customerKey) {
-      cookies.push(
-        visitorCookie(cookieNames.customerKey, visitor.assigned.customerKey, attributes),
-      );
-    }
-    return cookies;
   }
 }
 
