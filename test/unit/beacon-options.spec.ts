@@ -9,20 +9,10 @@ import {
   resolveEsalesOptions,
   type ResolvedEsalesOptions,
 } from '../../lib/config/resolve-esales-options.js';
-import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 import { BEACON_DEFAULTS } from '../../lib/esales.constants.js';
+import { configError } from '../support/config-errors.js';
 
 /* The `beacon` option and its variable (ESALES_BEACON_PATH): validation and defaults. */
-
-const configError = (fn: () => unknown): EsalesConfigError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof EsalesConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected an EsalesConfigError');
-};
 
 const base = { clusterId: 'w1', defaultMarket: 'UK' } as const;
 const envBase = { ESALES_CLUSTER_ID: 'w1', ESALES_DEFAULT_MARKET: 'UK' } as const;

@@ -8,16 +8,8 @@ import { quoteForMessage } from '../../lib/config/market-names.js';
 import { MARKET_NAME_CHARACTERS } from '../../lib/notifications/notification-fields.js';
 import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
 import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
+import { configError } from '../support/config-errors.js';
 
-const configError = (fn: () => unknown): EsalesConfigError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof EsalesConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected an EsalesConfigError');
-};
 const problemsOf = (options: unknown): readonly string[] =>
   configError(() => resolveEsalesOptions(options as EsalesModuleOptions)).problems;
 const envProblems = (env: Record<string, string>): readonly string[] =>

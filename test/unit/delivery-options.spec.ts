@@ -11,24 +11,14 @@ import {
   type ResolvedEsalesOptions,
 } from '../../lib/config/resolve-esales-options.js';
 import type { EsalesDeliveryBackend } from '../../lib/delivery/esales-delivery-backend.interface.js';
-import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
 import { BULLMQ_DELIVERY_TIMEOUT_MS, DELIVERY_DEFAULTS } from '../../lib/esales.constants.js';
+import { configError } from '../support/config-errors.js';
 
 /*
  * The `delivery` and `bullmq` options and their variables (ESALES_DELIVERY, ESALES_REDIS_URL,
  * ESALES_BULLMQ_QUEUE, ESALES_BULLMQ_WORKER): validation, defaults, and that a Redis URL (which may
  * carry a password) is never shown.
  */
-
-const configError = (fn: () => unknown): EsalesConfigError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof EsalesConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected an EsalesConfigError');
-};
 
 const base = { clusterId: 'w1', defaultMarket: 'UK' } as const;
 const envBase = { ESALES_CLUSTER_ID: 'w1', ESALES_DEFAULT_MARKET: 'UK' } as const;

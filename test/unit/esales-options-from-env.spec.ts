@@ -5,17 +5,7 @@ import {
   esalesOptionsFromEnv,
 } from '../../lib/config/esales-options-from-env.js';
 import { resolveEsalesOptions } from '../../lib/config/resolve-esales-options.js';
-import { EsalesConfigError } from '../../lib/errors/esales-config.error.js';
-
-const configError = (fn: () => unknown): EsalesConfigError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof EsalesConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected an EsalesConfigError');
-};
+import { configError } from '../support/config-errors.js';
 
 describe('esalesOptionsFromEnv', () => {
   it('maps every top-level variable', () => {
