@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
+import type { LatencySummary } from './report.js';
 
 /*
  * Load for the app under test. Latency is timed here, per request, with `performance.now()`, on an
@@ -104,6 +105,36 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
 export function sortedLatencies(parts: Float64Array[]): Float64Array {
   const all = Float64Array.from(parts.flatMap((part) => Array.from(part)).filter(Number.isFinite));
   return all.sort();
+}
+
+/** Latencies and CPU gathered over one or more rounds of a phase. */
+export interface LatencyTotals {
+  parts: Float64Array[];
+  cpuMicros: number;
+  count: number;
+  errors: number;
+}
+
+/** The summary the report shows for `totals`, with the sorted latencies (for the chart). */
+export function latencySummaryOf(totals: LatencyTotals): LatencySummary & { sorted: Float64Array } {
+  const sorted = sortedLatencies(totals.parts);
+  return {
+    n: totals.count,
+    errors: totals.errors,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+    cpuMicrosPerRequest: totals.cpuMicros / Math.max(1, totals.count),
+    sorted,
+  };
+}
+
+/** The same summary without the latencies: what the results file keeps. */
+export function latencySummary(totals: LatencyTotals): LatencySummary {
+  const summary: Partial<ReturnType<typeof latencySummaryOf>> = latencySummaryOf(totals);
+  delete summary.sorted;
+  return summary as LatencySummary;
 }
 
 export const median = (values: number[]): number => {

@@ -13,7 +13,16 @@ import { benchBullmq, type BullmqSettings } from './measures/bullmq.js';
 import { benchCapacity, type CapacitySettings } from './measures/capacity.js';
 import { benchMetrics, type MetricsSettings } from './measures/metrics.js';
 import { Child } from './ipc.js';
-import { median, openLoop, percentile, poolFor, saturate, sortedLatencies } from './load.js';
+import {
+  latencySummaryOf,
+  median,
+  openLoop,
+  percentile,
+  poolFor,
+  saturate,
+  sortedLatencies,
+  type LatencyTotals,
+} from './load.js';
 import type { AppUnderTestOptions, AppUsage } from './processes/app.js';
 import type { AnchorOptions } from './processes/bullmq-anchor.js';
 import type { DeliveryOptions, Measured } from './processes/delivery.js';
@@ -312,26 +321,8 @@ async function startDelivery(options: DeliveryOptions): Promise<Child> {
 // ---------------------------------------------------------------------------------------------
 // P1–P3: one app process per platform and transport.
 
-interface PhaseTotals {
-  parts: Float64Array[];
-  cpuMicros: number;
-  count: number;
-  errors: number;
-}
-
-const summarise = (totals: PhaseTotals): LatencySummary & { sorted: Float64Array } => {
-  const sorted = sortedLatencies(totals.parts);
-  return {
-    n: totals.count,
-    errors: totals.errors,
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
-    cpuMicrosPerRequest: totals.cpuMicros / Math.max(1, totals.count),
-    sorted,
-  };
-};
+type PhaseTotals = LatencyTotals;
+const summarise = latencySummaryOf;
 
 type Variant = 'off' | 'on' | 'raw';
 const ROUTES: Record<Variant, string> = { off: 'untracked', on: 'tracked', raw: 'raw-post' };

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from '../ipc.js';
-import { median, openLoop, percentile, poolFor, sortedLatencies } from '../load.js';
+import { latencySummary, median, openLoop, percentile, poolFor, sortedLatencies } from '../load.js';
 import type { AppUnderTestOptions, AppUsage } from '../processes/app.js';
 import type { AnchorMeasured, AnchorOptions } from '../processes/bullmq-anchor.js';
 import { BenchRedis, redisServerOnPath } from '../processes/redis.js';
@@ -113,18 +113,7 @@ interface Totals {
   p99s: number[];
 }
 const newTotals = (): Totals => ({ parts: [], cpuMicros: 0, count: 0, errors: 0, p99s: [] });
-const summaryOf = (t: Totals): LatencySummary => {
-  const sorted = sortedLatencies(t.parts);
-  return {
-    n: t.count,
-    errors: t.errors,
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
-    cpuMicrosPerRequest: t.cpuMicros / Math.max(1, t.count),
-  };
-};
+const summaryOf = (t: Totals): LatencySummary => latencySummary(t);
 /** Largest minus smallest p99 of the rounds: how much p99 moves by noise alone. */
 const spreadOf = (t: Totals) =>
   t.p99s.length > 1 ? Math.max(...t.p99s) - Math.min(...t.p99s) : undefined;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from '../ipc.js';
-import { median, openLoop, percentile, poolFor, saturate, sortedLatencies } from '../load.js';
+import { latencySummary, median, openLoop, poolFor, saturate } from '../load.js';
 import type { AppUnderTestOptions, AppUsage } from '../processes/app.js';
 import type { DeliveryOptions, Measured } from '../processes/delivery.js';
 import type { SdkMetricsUsage } from '../processes/otel-sdk.js';
@@ -111,18 +111,7 @@ interface Totals {
   errors: number;
 }
 const newTotals = (): Totals => ({ parts: [], cpuMicros: 0, count: 0, errors: 0 });
-const summaryOf = (t: Totals): LatencySummary => {
-  const sorted = sortedLatencies(t.parts);
-  return {
-    n: t.count,
-    errors: t.errors,
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
-    cpuMicrosPerRequest: t.cpuMicros / Math.max(1, t.count),
-  };
-};
+const summaryOf = (t: Totals): LatencySummary => latencySummary(t);
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 export async function benchMetrics(
